@@ -1,0 +1,65 @@
+"""The `tg` dialect: typed tensor-graph ops on static ranked tensors.
+
+The op list below is the one list of all ops. Each family module holds the definitions
+(result-type rule, verifier, reference semantics) of its ops."""
+
+import os
+import threading
+
+from tgraph.mlir import ir, passmanager
+
+from . import constants, elementwise, shape, reduction, contraction, convolution, indexing, conversion, random  # noqa: F401
+from .core import OPS, TG, OpDef, VerifyError, create, spec_of, tensor_type, element_type  # noqa: F401
+
+ALL_OPS = [
+    # constants
+    "constant", "splat",
+    # elementwise unary
+    "neg", "abs", "exp", "log", "sqrt", "rsqrt", "tanh", "sigmoid", "relu", "sin", "cos", "softplus",
+    # elementwise binary, compare, select
+    "add", "sub", "mul", "div", "pow", "maximum", "minimum", "compare", "select",
+    # shape
+    "broadcast_in_dim", "reshape", "transpose", "slice", "concat", "pad",
+    # reductions
+    "reduce_sum", "reduce_max",
+    # contraction
+    "dot_general",
+    # convolution and pooling
+    "conv2d", "max_pool2d", "avg_pool2d",
+    # indexing
+    "gather", "scatter_add",
+    # conversion
+    "cast", "stop_gradient",
+    # random
+    "random_uniform", "bernoulli",
+]
+assert list(OPS) == ALL_OPS, f"op list and definitions differ: {set(OPS) ^ set(ALL_OPS)}"
+
+IRDL_FILE = os.path.join(os.path.dirname(__file__), "tg.irdl.mlir")
+
+_local = threading.local()
+
+
+def make_context():
+    """A new MLIR context with every upstream dialect and `tg` loaded."""
+    ctx = ir.Context()
+    with ctx:
+        TG.load()
+    return ctx
+
+
+def context():
+    """This thread's shared MLIR context (tg loaded). MLIR contexts must not be built in from two threads."""
+    ctx = getattr(_local, "context", None)
+    if ctx is None:
+        ctx = _local.context = make_context()
+    return ctx
+
+
+def irdl_text():
+    """The dialect as IRDL, as external MLIR tools load it with --irdl-file."""
+    with ir.Context(), ir.Location.unknown():
+        module = TG._emit_module()
+        passmanager.PassManager.parse("builtin.module(canonicalize, cse)").run(module.operation)
+        return "// Generated from the Python definition in dialect/ by `python -m tgraph.dialect`; do not edit.\n" + str(module)
+

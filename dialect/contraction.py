@@ -1,0 +1,58 @@
+"""`tg.dot_general`: one contraction op for matmul, batched matmul, matvec and outer products.
+
+Result dimensions: the batch dimensions, then lhs's free dimensions, then rhs's (as StableHLO)."""
+
+import string
+
+import numpy as np
+
+from .core import I64_ARRAY, check_axes, check_len, defop, require
+from tgraph.dtypes import TensorSpec
+
+DIMENSION_ATTRS = ("lhs_batch", "rhs_batch", "lhs_contract", "rhs_contract")
+
+
+def free_dims(rank, batch, contract):
+    return [d for d in range(rank) if d not in batch and d not in contract]
+
+
+def _infer_dot(specs, lhs_batch, rhs_batch, lhs_contract, rhs_contract):
+    lhs, rhs = specs
+    require(lhs.dtype == rhs.dtype, f"operands must have one element type, got {lhs} and {rhs}")
+    require(lhs.dtype != "i1", "cannot contract i1 tensors")
+    check_len(rhs_batch, len(lhs_batch), "rhs_batch")
+    check_len(rhs_contract, len(lhs_contract), "rhs_contract")
+    check_axes(list(lhs_batch) + list(lhs_contract), lhs.rank, "lhs batch and contracting dims")
+    check_axes(list(rhs_batch) + list(rhs_contract), rhs.rank, "rhs batch and contracting dims")
+    for kind, ls, rs in (("batch", lhs_batch, rhs_batch), ("contracting", lhs_contract, rhs_contract)):
+        for a, b in zip(ls, rs):
+            require(lhs.shape[a] == rhs.shape[b],
+                    f"{kind} dimensions differ: lhs {lhs} dimension {a} is {lhs.shape[a]}, rhs {rhs} dimension {b} is {rhs.shape[b]}")
+    shape = [lhs.shape[d] for d in lhs_batch]
+    shape += [lhs.shape[d] for d in free_dims(lhs.rank, lhs_batch, lhs_contract)]
+    shape += [rhs.shape[d] for d in free_dims(rhs.rank, rhs_batch, rhs_contract)]
+    return TensorSpec(shape, lhs.dtype)
+
+
+def einsum_subscripts(lhs_rank, rhs_rank, lhs_batch, rhs_batch, lhs_contract, rhs_contract):
+    letters = iter(string.ascii_letters)
+    lhs = [next(letters) for _ in range(lhs_rank)]
+    rhs = [None] * rhs_rank
+    for a, b in zip(lhs_batch, rhs_batch):
+        rhs[b] = lhs[a]
+    for a, b in zip(lhs_contract, rhs_contract):
+        rhs[b] = lhs[a]
+    rhs = [r or next(letters) for r in rhs]
+    out = [lhs[d] for d in lhs_batch]
+    out += [lhs[d] for d in free_dims(lhs_rank, lhs_batch, lhs_contract)]
+    out += [rhs[d] for d in free_dims(rhs_rank, rhs_batch, rhs_contract)]
+    return f"{''.join(lhs)},{''.join(rhs)}->{''.join(out)}"
+
+
+def _dot(lhs, rhs, **dims):
+    return np.einsum(einsum_subscripts(lhs.ndim, rhs.ndim, **dims), lhs, rhs)
+
+
+defop("dot_general", "contraction", ("lhs", "rhs"), _infer_dot, _dot,
+      attrs={name: I64_ARRAY for name in DIMENSION_ATTRS},
+      doc="sum of products over the contracting dims, per batch index; result: batch, lhs free, rhs free")

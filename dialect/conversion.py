@@ -1,0 +1,25 @@
+"""Element type conversion, and the identity that blocks differentiation."""
+
+import numpy as np
+
+from .core import ELEMENT_TYPE, defop
+from tgraph.dtypes import TensorSpec, to_numpy
+
+
+def _cast(x, dtype):
+    target = to_numpy(dtype)
+    if dtype == "i1":
+        return x != 0
+    if target.kind == "i" and x.dtype.kind == "f":
+        # Truncate toward zero; NaN becomes 0 and out-of-range saturates (defined, unlike C's cast).
+        info = np.iinfo(target)
+        return np.clip(np.nan_to_num(np.trunc(x.astype(np.float64)), nan=0.0), info.min, info.max).astype(target)
+    return x.astype(target)
+
+
+defop("cast", "conversion", ("x",), lambda specs, dtype: TensorSpec(specs[0].shape, dtype), _cast,
+      attrs={"dtype": ELEMENT_TYPE},
+      doc="convert to `dtype`: floats round to nearest; float to integer truncates toward zero, "
+          "saturates, NaN -> 0; to i1 means != 0")
+defop("stop_gradient", "conversion", ("x",), lambda specs: specs[0], lambda x: x,
+      doc="the identity, but differentiation sees a constant (PyTorch's detach)")

@@ -1,0 +1,45 @@
+"""Row gather (embedding lookup) and its transpose, scatter-add.
+
+Indices are clamped to [0, rows - 1], as in JAX's default gather mode: an out-of-range index
+reads or writes the nearest row rather than memory out of bounds."""
+
+import numpy as np
+
+from .core import I64, defop, require
+from tgraph.dtypes import TensorSpec
+
+
+def _check_indices(indices):
+    require(indices.dtype in ("i32", "i64"), f"indices must be i32 or i64, got {indices}")
+
+
+def _infer_gather(specs):
+    table, indices = specs
+    require(table.rank >= 1, f"table must have at least one dimension, got {table}")
+    _check_indices(indices)
+    return TensorSpec(indices.shape + table.shape[1:], table.dtype)
+
+
+defop("gather", "indexing", ("table", "indices"), _infer_gather,
+      lambda table, indices: table[np.clip(indices, 0, table.shape[0] - 1)],
+      doc="result[i..., :] = table[indices[i...], :]")
+
+
+def _infer_scatter_add(specs, rows):
+    indices, updates = specs
+    _check_indices(indices)
+    require(rows >= 1, f"rows {rows} must be positive")
+    require(updates.shape[:indices.rank] == indices.shape,
+            f"updates {updates} must start with the indices' shape {list(indices.shape)}")
+    require(updates.dtype != "i1", "cannot scatter-add i1 updates")
+    return TensorSpec((rows,) + updates.shape[indices.rank:], updates.dtype)
+
+
+def _scatter_add(indices, updates, rows):
+    out = np.zeros((rows,) + updates.shape[indices.ndim:], updates.dtype)
+    np.add.at(out, np.clip(indices, 0, rows - 1), updates)
+    return out
+
+
+defop("scatter_add", "indexing", ("indices", "updates"), _infer_scatter_add, _scatter_add, attrs={"rows": I64},
+      doc="zeros of `rows` rows, then result[indices[i...], :] += updates[i..., :]")

@@ -1,0 +1,113 @@
+"""Shape ops: broadcast_in_dim, reshape, transpose, slice, concat, pad."""
+
+import numpy as np
+
+from .core import F64, I64, I64_ARRAY, check_axes, check_len, defop, require
+from tgraph.dtypes import TensorSpec
+
+
+def _infer_broadcast(specs, dims, shape):
+    (x,) = specs
+    check_len(dims, x.rank, "broadcast dims")
+    require(list(dims) == sorted(set(dims)), f"broadcast dims {list(dims)} must be strictly increasing")
+    check_axes(dims, len(shape), "broadcast dims")
+    for i, d in enumerate(dims):
+        require(x.shape[i] in (1, shape[d]),
+                f"operand dimension {i} (size {x.shape[i]}) cannot broadcast to result dimension {d} (size {shape[d]})")
+    return TensorSpec(shape, x.dtype)
+
+
+def _broadcast(x, dims, shape):
+    expanded = [1] * len(shape)
+    for i, d in enumerate(dims):
+        expanded[d] = x.shape[i]
+    return np.broadcast_to(x.reshape(expanded), shape)
+
+
+defop("broadcast_in_dim", "shape", ("x",), _infer_broadcast, _broadcast,
+      attrs={"dims": I64_ARRAY, "shape": I64_ARRAY},
+      doc="operand dimension i becomes result dimension dims[i] (size 1 stretches); other result dimensions repeat")
+
+
+def _infer_reshape(specs, shape):
+    (x,) = specs
+    require(all(d >= 0 for d in shape), f"shape {list(shape)} has a negative dimension")
+    result = TensorSpec(shape, x.dtype)
+    require(result.size == x.size, f"cannot reshape {x} ({x.size} elements) to shape {list(shape)} ({result.size} elements)")
+    return result
+
+
+defop("reshape", "shape", ("x",), _infer_reshape, lambda x, shape: x.reshape(shape), attrs={"shape": I64_ARRAY},
+      doc="same elements in row-major order, new shape")
+
+
+def _infer_transpose(specs, permutation):
+    (x,) = specs
+    require(sorted(permutation) == list(range(x.rank)),
+            f"permutation {list(permutation)} is not a permutation of 0..{x.rank - 1}")
+    return TensorSpec(tuple(x.shape[p] for p in permutation), x.dtype)
+
+
+defop("transpose", "shape", ("x",), _infer_transpose, lambda x, permutation: np.transpose(x, permutation),
+      attrs={"permutation": I64_ARRAY}, doc="result dimension i is operand dimension permutation[i]")
+
+
+def _infer_slice(specs, start, limit, stride):
+    (x,) = specs
+    for what, v in (("start", start), ("limit", limit), ("stride", stride)):
+        check_len(v, x.rank, what)
+    shape = []
+    for i, (s, l, st, d) in enumerate(zip(start, limit, stride, x.shape)):
+        require(st >= 1, f"stride {st} in dimension {i} must be positive")
+        require(0 <= s <= l <= d, f"slice [{s}:{l}] of dimension {i} (size {d}) is out of range")
+        shape.append(-(-(l - s) // st))
+    return TensorSpec(shape, x.dtype)
+
+
+defop("slice", "shape", ("x",), _infer_slice,
+      lambda x, start, limit, stride: x[tuple(slice(s, l, st) for s, l, st in zip(start, limit, stride))],
+      attrs={"start": I64_ARRAY, "limit": I64_ARRAY, "stride": I64_ARRAY},
+      doc="x[start:limit:stride] in every dimension (positive strides, in-range bounds)")
+
+
+def _infer_concat(specs, axis):
+    first = specs[0]
+    require(0 <= axis < max(first.rank, 1) and first.rank > 0, f"axis {axis} out of range for rank {first.rank}")
+    for i, s in enumerate(specs[1:], 1):
+        same = s.rank == first.rank and all(a == b for k, (a, b) in enumerate(zip(s.shape, first.shape)) if k != axis)
+        require(same and s.dtype == first.dtype,
+                f"operand {i} ({s}) must match operand 0 ({first}) except in dimension {axis}")
+    shape = list(first.shape)
+    shape[axis] = sum(s.shape[axis] for s in specs)
+    return TensorSpec(shape, first.dtype)
+
+
+defop("concat", "shape", ("inputs",), _infer_concat, lambda *xs, axis: np.concatenate(xs, axis=axis),
+      attrs={"axis": I64}, variadic=True, doc="operands joined along `axis`")
+
+
+def _infer_pad(specs, low, high, interior, value):
+    (x,) = specs
+    for what, v in (("low", low), ("high", high), ("interior", interior)):
+        check_len(v, x.rank, what)
+    shape = []
+    for i, (lo, hi, it, d) in enumerate(zip(low, high, interior, x.shape)):
+        require(it >= 0, f"interior padding {it} in dimension {i} must be non-negative")
+        n = lo + hi + d + max(d - 1, 0) * it
+        require(n >= 0, f"padding ({lo}, {hi}) of dimension {i} (size {d}) leaves a negative size")
+        shape.append(n)
+    return TensorSpec(shape, x.dtype)
+
+
+def _pad(x, low, high, interior, value):
+    # Interior padding first (spread), then edges; negative edges crop.
+    spread = [d + max(d - 1, 0) * it for d, it in zip(x.shape, interior)]
+    out = np.full(spread, value, dtype=x.dtype)
+    out[tuple(slice(None, None, it + 1) for it in interior)] = x
+    grown = np.pad(out, [(max(lo, 0), max(hi, 0)) for lo, hi in zip(low, high)], constant_values=value)
+    return grown[tuple(slice(max(-lo, 0), n - max(-hi, 0)) for lo, hi, n in zip(low, high, grown.shape))]
+
+
+defop("pad", "shape", ("x",), _infer_pad, _pad,
+      attrs={"low": I64_ARRAY, "high": I64_ARRAY, "interior": I64_ARRAY, "value": F64},
+      doc="`interior` copies of `value` between elements, `low`/`high` at the edges (negative edges crop)")

@@ -1,0 +1,70 @@
+"""TGraphError, and raising it from the user's line rather than from tgraph's internals."""
+
+import functools
+import os
+import sys
+
+_PACKAGE_DIRS = None
+
+
+def _package_dirs():
+    global _PACKAGE_DIRS
+    if _PACKAGE_DIRS is None:
+        import tgraph
+        import tgraph.dialect
+        import tgraph.passes
+
+        _PACKAGE_DIRS = tuple(
+            os.path.dirname(os.path.abspath(m.__file__)) + os.sep
+            for m in (tgraph, tgraph.dialect, tgraph.passes)
+        )
+    return _PACKAGE_DIRS
+
+
+class TGraphError(ValueError):
+    """A misuse of tgraph: the message names what was wrong and how to fix it."""
+
+
+class TGraphTypeError(TGraphError, TypeError):
+    """A misuse about types: element types, or something that is not a tensor."""
+
+
+def is_internal(filename):
+    return os.path.abspath(filename).startswith(_package_dirs())
+
+
+def user_frame():
+    """The innermost frame outside tgraph: where the user's code called us."""
+    frame = sys._getframe(1)
+    while frame is not None and is_internal(frame.f_code.co_filename):
+        frame = frame.f_back
+    return frame
+
+
+def frame_position(frame):
+    """(file, line, column) of the instruction a frame is executing; column is 1-based."""
+    line, col = frame.f_lineno, 1
+    positions = getattr(frame.f_code, "co_positions", None)
+    if positions is not None and frame.f_lasti >= 0:
+        for i, pos in enumerate(positions()):
+            if i == frame.f_lasti // 2:
+                if pos[0] is not None:
+                    line = pos[0]
+                if pos[2] is not None:
+                    col = pos[2] + 1
+                break
+    return frame.f_code.co_filename, line, col
+
+
+def user_facing(fn):
+    """Re-raise a TGraphError from a public entry point with tgraph's own frames cut away,
+    so the traceback ends on the user's line (as jax's traceback filtering does)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except TGraphError as err:
+            raise err.with_traceback(None) from None
+
+    return wrapper

@@ -1,0 +1,210 @@
+"""Graphs and tracing: `trace(fn, specs)` calls fn on one Var per input and records a tg function."""
+
+import re
+
+import numpy as np
+
+from . import dtypes
+from .dtypes import TensorSpec
+from .errors import TGraphError, TGraphTypeError, frame_position, user_facing, user_frame
+from .mlir import func, ir
+from tgraph import dialect
+from tgraph.dialect import VerifyError, spec_of, tensor_type
+
+
+def user_location():
+    frame = user_frame()
+    if frame is None:
+        return ir.Location.unknown()
+    filename, line, col = frame_position(frame)
+    return ir.Location.file(filename, line, col)
+
+
+class Trace:
+    """The function being built: Vars remember it, so values from two graphs never mix."""
+
+    def __init__(self, name):
+        self.name = name
+        self.active = True
+
+    def emit(self, opname, operands, **attrs):
+        """Append a tg op; returns its result as a Var."""
+        values = [v.value for v in operands]
+        try:
+            value, spec = dialect.create(opname, values, attrs, loc=user_location(), specs=[v.spec for v in operands])
+        except VerifyError as err:
+            types = ", ".join(str(v.spec) for v in operands)
+            raise TGraphError(f"tg.{opname}: {err} (operand types: {types or 'none'})") from None
+        return Var(value, spec, self)
+
+
+class Var:
+    """A tensor value in a graph being traced. Arithmetic on Vars records tg ops."""
+
+    __slots__ = ("value", "spec", "trace")
+    __array_priority__ = 1000  # numpy defers to Var's operators: `ndarray + Var` stays a Var
+
+    def __init__(self, value, spec, trace):
+        self.value, self.spec, self.trace = value, spec, trace
+
+    @property
+    def shape(self):
+        return self.spec.shape
+
+    @property
+    def dtype(self):
+        return dtypes.DTYPES["bool_" if self.spec.dtype == "i1" else self.spec.dtype]
+
+    @property
+    def ndim(self):
+        return self.spec.rank
+
+    @property
+    def size(self):
+        return self.spec.size
+
+    def __repr__(self):
+        return f"Var({self.spec}, graph {self.trace.name!r})"
+
+    def __bool__(self):
+        raise TGraphError(
+            "a traced Var has no truth value: Python `if`/`and`/`or` cannot branch on graph values; "
+            "use tgraph.where(cond, a, b) to select elementwise")
+
+    __hash__ = object.__hash__
+
+    # The operators are attached by tgraph.ops, which defines the functions they call.
+
+
+def _function_name(fn, name):
+    name = name or getattr(fn, "__name__", "main")
+    name = re.sub(r"\W", "_", name)
+    return "main" if not name or name == "_lambda_" or name[0].isdigit() else name
+
+
+def _collect_outputs(result, trace):
+    outputs = list(result) if isinstance(result, (tuple, list)) else [result]
+    if not outputs:
+        raise TGraphError("the traced function returned nothing; return a tgraph Var (or a tuple of Vars) computed from its inputs")
+    for i, out in enumerate(outputs):
+        if not isinstance(out, Var):
+            where = "" if len(outputs) == 1 else f" (output {i})"
+            raise TGraphTypeError(
+                f"the traced function returned {type(out).__name__}{where}, not a tgraph Var; "
+                "return a Var (or a tuple of Vars) computed from its inputs")
+        if out.trace is not trace:
+            raise TGraphError(f"output {i} is a Var from graph {out.trace.name!r}, not from this one; "
+                              "return values computed from this function's inputs")
+    return outputs
+
+
+@user_facing
+def trace(fn, input_specs, name=None):
+    """Build a Graph by calling `fn` with one Var per input spec.
+
+    Specs are TensorSpecs (`tgraph.f32[3, 4]`) or example arrays. `fn` returns a Var or a tuple of Vars."""
+    if not callable(fn):
+        raise TGraphTypeError(f"trace needs a function, got {type(fn).__name__}")
+    if isinstance(input_specs, (TensorSpec, np.ndarray)):
+        input_specs = [input_specs]
+    specs = [TensorSpec.of(s) for s in input_specs]
+    name = _function_name(fn, name)
+    ctx = dialect.context()
+    with ctx, user_location():
+        module = ir.Module.create()
+        with ir.InsertionPoint(module.body):
+            fop = func.FuncOp(name, ir.FunctionType.get([tensor_type(s) for s in specs], []))
+            entry = fop.add_entry_block()
+        tr = Trace(name)
+        try:
+            with ir.InsertionPoint(entry):
+                outputs = _collect_outputs(fn(*[Var(a, s, tr) for a, s in zip(entry.arguments, specs)]), tr)
+                func.ReturnOp([o.value for o in outputs])
+        finally:
+            tr.active = False
+        fop.attributes["function_type"] = ir.TypeAttr.get(
+            ir.FunctionType.get([tensor_type(s) for s in specs], [o.value.type for o in outputs]))
+    graph = Graph(module, name)
+    graph.verify()
+    return graph
+
+
+class Graph:
+    """A tg module and the name of its entry function."""
+
+    def __init__(self, module, name=None):
+        self.module = module
+        funcs = [op for op in module.body.operations if op.operation.name == "func.func"]
+        if name is None:
+            if not funcs:
+                raise TGraphError("the module has no func.func")
+            name = ir.StringAttr(funcs[0].attributes["sym_name"]).value
+        self.name = name
+
+    @staticmethod
+    @user_facing
+    def parse(text, name=None):
+        """A Graph from tg IR text (as printed by `graph.ir()` or tgraph-opt)."""
+        with dialect.context():
+            try:
+                module = ir.Module.parse(text)
+            except ir.MLIRError as err:
+                raise TGraphError(f"cannot parse the module: {err}") from None
+        return Graph(module, name)
+
+    def func_op(self, name=None):
+        name = name or self.name
+        for op in self.module.body.operations:
+            if op.operation.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value == name:
+                return op
+        names = [ir.StringAttr(op.attributes["sym_name"]).value for op in self.module.body.operations
+                 if op.operation.name == "func.func"]
+        raise TGraphError(f"no function @{name} in the module; it has {', '.join('@' + n for n in names) or 'none'}")
+
+    def _signature(self, name=None):
+        ftype = ir.FunctionType(ir.TypeAttr(self.func_op(name).attributes["function_type"]).value)
+        return [spec_of(t) for t in ftype.inputs], [spec_of(t) for t in ftype.results]
+
+    @property
+    def input_specs(self):
+        return self._signature()[0]
+
+    @property
+    def output_specs(self):
+        return self._signature()[1]
+
+    @property
+    def functions(self):
+        return [ir.StringAttr(op.attributes["sym_name"]).value for op in self.module.body.operations
+                if op.operation.name == "func.func"]
+
+    def with_entry(self, name):
+        """The same module, entered at another function."""
+        self.func_op(name)
+        return Graph(self.module, name)
+
+    def verify(self):
+        with self.module.context:
+            try:
+                self.module.operation.verify()
+            except ir.MLIRError as err:
+                raise TGraphError(f"graph @{self.name} does not verify: {err}") from None
+        return True
+
+    def ir(self, debug_info=False):
+        """The module's text (with `loc(...)` source locations if debug_info)."""
+        return self.module.operation.get_asm(enable_debug_info=debug_info)
+
+    def __str__(self):
+        return self.ir()
+
+    def __repr__(self):
+        ins = ", ".join(map(str, self.input_specs))
+        outs = ", ".join(map(str, self.output_specs))
+        return f"<tgraph.Graph @{self.name}({ins}) -> {outs}>"
+
+    def __call__(self, *arrays):
+        """Evaluate with the reference interpreter."""
+        from .interpreter import interpret
+
+        return interpret(self, *arrays)

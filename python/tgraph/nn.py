@@ -1,0 +1,124 @@
+"""Composite functions, built from tg ops in the builder layer (so derivatives come for free)."""
+
+import numpy as np
+
+from . import ops
+from .errors import TGraphError, TGraphTypeError, user_facing
+from .graph import Var
+
+
+@user_facing
+def logsumexp(x, axis=-1, keepdims=False):
+    """log(sum(exp(x))) without overflow: the max is shifted out, and held constant for
+    differentiation (the result does not depend on it)."""
+    m = ops.stop_gradient(ops.max(x, axis=axis, keepdims=True))
+    out = ops.log(ops.sum(ops.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else ops.reshape(out, tuple(d for i, d in enumerate(out.shape)
+                                                       if i not in ops._normalize_axes(x, axis, "logsumexp")))
+
+
+@user_facing
+def log_softmax(x, axis=-1):
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+@user_facing
+def softmax(x, axis=-1):
+    e = ops.exp(x - ops.stop_gradient(ops.max(x, axis=axis, keepdims=True)))
+    return e / ops.sum(e, axis=axis, keepdims=True)
+
+
+def _reduce(loss, reduction, opname):
+    if reduction == "mean":
+        return ops.mean(loss)
+    if reduction == "sum":
+        return ops.sum(loss)
+    if reduction == "none":
+        return loss
+    raise TGraphError(f"{opname}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def one_hot(labels, num_classes, dtype):
+    """Integer labels -> one-hot rows of `dtype`, by comparison with a constant arange."""
+    classes = ops.constant(np.arange(num_classes, dtype=labels.dtype.mlir_name == "i64" and np.int64 or np.int32),
+                           like=labels)
+    hits = ops.equal(ops.reshape(labels, labels.shape + (1,)), classes)
+    return ops.cast(hits, dtype)
+
+
+@user_facing
+def cross_entropy(logits, labels, reduction="mean"):
+    """Softmax cross-entropy over the last axis, from logits and either integer class labels
+    (shape logits.shape[:-1]) or target probabilities / one-hot rows (shape of logits)."""
+    if not isinstance(logits, Var):
+        raise TGraphTypeError(f"cross_entropy: logits must be a tgraph Var, got {type(logits).__name__}")
+    if isinstance(labels, Var) and labels.spec.dtype in ("i32", "i64"):
+        if labels.shape != logits.shape[:-1]:
+            raise TGraphError(f"cross_entropy: integer labels {labels.spec} must have the logits' shape without "
+                              f"the class axis, {logits.shape[:-1]}")
+        target = one_hot(labels, logits.shape[-1], logits.spec.dtype)
+    else:
+        target = labels
+        if (target.shape if isinstance(target, Var) else np.shape(target)) != logits.shape:
+            raise TGraphError(f"cross_entropy: target probabilities must have the logits' shape {logits.shape}")
+    return _reduce(-ops.sum(target * log_softmax(logits), axis=-1), reduction, "cross_entropy")
+
+
+@user_facing
+def mse_loss(prediction, target, reduction="mean"):
+    diff = prediction - target
+    return _reduce(diff * diff, reduction, "mse_loss")
+
+
+@user_facing
+def layer_norm(x, weight=None, bias=None, eps=1e-5, axis=-1):
+    """Normalize over `axis` (an int or a tuple, default the last), then scale and shift."""
+    mu = ops.mean(x, axis=axis, keepdims=True)
+    centered = x - mu
+    var = ops.mean(centered * centered, axis=axis, keepdims=True)
+    out = centered * ops.rsqrt(var + eps)
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+@user_facing
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, eps=1e-5):
+    """Inference-mode batch norm over NC... input with per-channel statistics of shape (C,)."""
+    shape = (1, -1) + (1,) * (x.ndim - 2)
+    out = (x - ops.reshape(running_mean, shape)) * ops.rsqrt(ops.reshape(running_var, shape) + eps)
+    if weight is not None:
+        out = out * ops.reshape(weight, shape)
+    if bias is not None:
+        out = out + ops.reshape(bias, shape)
+    return out
+
+
+@user_facing
+def linear(x, weight, bias=None):
+    """PyTorch's linear: x @ weight.T + bias, weight of shape (out_features, in_features)."""
+    out = ops.matmul(x, ops.transpose(weight))
+    return out if bias is None else out + bias
+
+
+@user_facing
+def gelu(x, approximate="tanh"):
+    """GELU, tanh approximation (tg has no erf op; approximate='tanh' is what GPT-2 and JAX's default use)."""
+    if approximate != "tanh":
+        raise TGraphError("gelu: only approximate='tanh' is available (tg has no erf op)")
+    c = float(np.sqrt(2.0 / np.pi))
+    return 0.5 * x * (1.0 + ops.tanh(c * (x + 0.044715 * x * x * x)))
+
+
+@user_facing
+def dropout(x, rate, key, training=True):
+    """Inverted dropout: zero each element with probability `rate`, scale the rest by 1/(1-rate).
+    `key` is a scalar integer Var (an input) or an int; the same key gives the same mask."""
+    if not 0.0 <= rate < 1.0:
+        raise TGraphError(f"dropout: rate {rate} must be in [0, 1)")
+    if not training or rate == 0.0:
+        return x
+    keep = ops.bernoulli(key, 1.0 - rate, x.shape, like=x)
+    return ops.where(keep, x * (1.0 / (1.0 - rate)), 0.0)
