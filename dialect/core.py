@@ -120,7 +120,6 @@ class OpDef:
     infer: Callable  # (specs, **attrs) -> TensorSpec
     interpret: Callable  # (*arrays, **attrs) -> ndarray
     attrs: dict = field(default_factory=dict)  # name -> AttrKind
-    variadic: bool = False  # the single operand group takes any number (>= 1) of tensors
     doc: str = ""
     op_class: type = None
 
@@ -130,10 +129,7 @@ class OpDef:
 
     def infer_checked(self, specs, attrs):
         """`infer`, after the checks every op shares: operand count and attribute presence."""
-        if self.variadic:
-            require(len(specs) >= 1, "expects at least one operand")
-        else:
-            require(len(specs) == len(self.operands), f"expects {len(self.operands)} operands, got {len(specs)}")
+        require(len(specs) == len(self.operands), f"expects {len(self.operands)} operands, got {len(specs)}")
         missing = [a for a in self.attrs if a not in attrs]
         require(not missing, f"is missing attribute(s) {', '.join(missing)}")
         return self.infer(specs, **attrs)
@@ -166,12 +162,7 @@ def operand_types_text(op):
 
 
 def _make_op_class(opdef):
-    annotations = {}
-    if opdef.variadic:
-        annotations[opdef.operands[0]] = Sequence[ext.Operand[ir.RankedTensorType]]
-    else:
-        for name in opdef.operands:
-            annotations[name] = ext.Operand[ir.RankedTensorType]
+    annotations = {name: ext.Operand[ir.RankedTensorType] for name in opdef.operands}
     for name, kind in opdef.attrs.items():
         annotations[name] = kind.constraint
     annotations["result"] = ext.Result[ir.RankedTensorType]
@@ -193,9 +184,9 @@ def _make_op_class(opdef):
     return type(class_name, (TG.Operation,), namespace, name=opdef.name, traits=[ext.Pure])
 
 
-def defop(name, family, operands, infer, interpret, attrs=None, variadic=False, doc=""):
+def defop(name, family, operands, infer, interpret, attrs=None, doc=""):
     assert name not in OPS, f"tg.{name} defined twice"
-    opdef = OpDef(name, family, tuple(operands), infer, interpret, dict(attrs or {}), variadic, doc)
+    opdef = OpDef(name, family, tuple(operands), infer, interpret, dict(attrs or {}), doc)
     opdef.op_class = _make_op_class(opdef)
     OPS[name] = opdef
     return opdef
@@ -209,8 +200,6 @@ def create(name, operands, attrs, loc=None, specs=None):
     specs = specs if specs is not None else [spec_of(v.type) for v in operands]
     result = opdef.infer_checked(specs, attrs)
     encoded = {k: opdef.attrs[k].encode(v) for k, v in attrs.items()}
-    if opdef.variadic:  # IRDL ops with a variadic group carry their segment sizes
-        encoded["operandSegmentSizes"] = ir.DenseI32ArrayAttr.get([len(operands)])
     op = ir.Operation.create(opdef.full_name, results=[tensor_type(result)], operands=list(operands),
                              attributes=encoded, loc=loc)
     return op.results[0], result

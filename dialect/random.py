@@ -15,11 +15,12 @@ UNIFORM_BITS = 24  # uniform values are multiples of 2^-24 in [0, 1)
 
 def hash32(x):
     x = np.asarray(x, np.uint32)
-    x = x ^ (x >> np.uint32(16))
-    x = x * np.uint32(0x7FEB352D)
-    x = x ^ (x >> np.uint32(15))
-    x = x * np.uint32(0x846CA68B)
-    return x ^ (x >> np.uint32(16))
+    with np.errstate(over="ignore"):  # multiplication modulo 2^32 is the point
+        x = x ^ (x >> np.uint32(16))
+        x = x * np.uint32(0x7FEB352D)
+        x = x ^ (x >> np.uint32(15))
+        x = x * np.uint32(0x846CA68B)
+        return x ^ (x >> np.uint32(16))
 
 
 def random_bits(key, shape):

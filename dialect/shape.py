@@ -82,8 +82,9 @@ def _infer_concat(specs, axis):
     return TensorSpec(shape, first.dtype)
 
 
-defop("concat", "shape", ("inputs",), _infer_concat, lambda *xs, axis: np.concatenate(xs, axis=axis),
-      attrs={"axis": I64}, variadic=True, doc="operands joined along `axis`")
+# Binary: IRDL binds a constraint to one type, so a variadic group could not mix shapes.
+defop("concat", "shape", ("lhs", "rhs"), _infer_concat, lambda x, y, axis: np.concatenate([x, y], axis=axis),
+      attrs={"axis": I64}, doc="lhs then rhs along `axis`; the builders chain it for more inputs")
 
 
 def _infer_pad(specs, low, high, interior, value):

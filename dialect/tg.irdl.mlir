@@ -190,11 +190,12 @@ module {
     }
     irdl.operation @concat {
       %0 = irdl.base "!builtin.tensor" 
-      irdl.operands(inputs: variadic %0)
-      %1 = irdl.base "#builtin.integer" 
-      irdl.attributes {"axis" = %1}
-      %2 = irdl.base "!builtin.tensor" 
-      irdl.results(result: %2)
+      %1 = irdl.base "!builtin.tensor" 
+      irdl.operands(lhs: %0, rhs: %1)
+      %2 = irdl.base "#builtin.integer" 
+      irdl.attributes {"axis" = %2}
+      %3 = irdl.base "!builtin.tensor" 
+      irdl.results(result: %3)
     }
     irdl.operation @pad {
       %0 = irdl.base "!builtin.tensor" 

@@ -1,0 +1,10 @@
+"""tgraph's passes, one module per pass; a pass's `name` is its flag and its test file's name.
+
+`PASSES` maps each name to its class; `build_pass_manager` turns pipeline text that mixes
+tgraph and upstream passes into one MLIR PassManager."""
+
+from .base import ModulePass, PassFailure, PipelineError
+from .pipeline import PASSES, build_pass_manager, parse_pipeline, register_pass
+
+__all__ = ["ModulePass", "PassFailure", "PipelineError", "PASSES", "build_pass_manager", "parse_pipeline",
+           "register_pass"]

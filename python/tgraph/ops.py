@@ -299,9 +299,10 @@ def concatenate(xs, axis=0):
         if x.ndim != first.ndim or any(a != b for k, (a, b) in enumerate(zip(x.shape, first.shape)) if k != axis):
             raise TGraphError(f"concatenate: input {i} {x.spec} does not match input 0 {first.spec} "
                               f"in the dimensions other than axis {axis}")
-    if len(xs) == 1:
-        return first
-    return trace.emit("concat", xs, axis=axis)
+    out = first
+    for x in xs[1:]:
+        out = trace.emit("concat", [out, x], axis=axis)
+    return out
 
 
 @user_facing

@@ -1,0 +1,39 @@
+# Two commands on a fresh machine with python3 (3.10+) and make: `make demo`, `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip install -q --disable-pip-version-check
+
+.PHONY: demo test lit pytest irdl bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	$(PIP) -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(PY) examples/mlp_demo.py
+
+# lit first, pytest last: the final line is pytest's summary.
+test: $(VENV)/.installed-test
+	$(PY) -m lit -sv test
+	$(PY) -m pytest
+
+lit: $(VENV)/.installed-test
+	$(PY) -m lit -v test
+
+pytest: $(VENV)/.installed-test
+	$(PY) -m pytest
+
+# Regenerate dialect/tg.irdl.mlir from the Python definition.
+irdl: $(VENV)/.installed
+	$(PY) -m tgraph.dialect
+
+clean:
+	rm -rf $(VENV) build test/**/Output .pytest_cache
