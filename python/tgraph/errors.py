@@ -3,6 +3,7 @@
 import functools
 import os
 import sys
+import types
 
 _PACKAGE_DIRS = None
 
@@ -56,15 +57,30 @@ def frame_position(frame):
     return frame.f_code.co_filename, line, col
 
 
+def _user_frames_only(tb):
+    """The traceback chain without tgraph's own frames."""
+    kept = []
+    while tb is not None:
+        if not is_internal(tb.tb_frame.f_code.co_filename):
+            kept.append(tb)
+        tb = tb.tb_next
+    chain = None
+    for t in reversed(kept):
+        chain = types.TracebackType(chain, t.tb_frame, t.tb_lasti, t.tb_lineno)
+    return chain
+
+
 def user_facing(fn):
-    """Re-raise a TGraphError from a public entry point with tgraph's own frames cut away,
-    so the traceback ends on the user's line (as jax's traceback filtering does)."""
+    """Re-raise a TGraphError from a public entry point with tgraph's internal frames cut away,
+    keeping the user's (for instance their line inside a traced function), as jax's traceback
+    filtering does: the error reads as raised from the user's line."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        __tracebackhide__ = True  # noqa: F841  (pytest hides this frame)
         try:
             return fn(*args, **kwargs)
         except TGraphError as err:
-            raise err.with_traceback(None) from None
+            raise err.with_traceback(_user_frames_only(err.__traceback__)) from None
 
     return wrapper

@@ -119,9 +119,10 @@ def _broadcast_all(vars_, opname):
     return [_broadcast_var(v, shape) for v in vars_]
 
 
-def _elementwise(opname, *args, **attrs):
-    trace, vars_ = _promote(args, opname, pending_scalars=True)
-    return trace.emit(opname, _broadcast_all(vars_, opname), **attrs)
+def _elementwise(opname, *args, public=None, **attrs):
+    public = public or opname
+    trace, vars_ = _promote(args, public, pending_scalars=True)
+    return trace.emit(opname, _broadcast_all(vars_, public), **attrs)
 
 
 def _normalize_axes(x, axis, opname):
@@ -159,7 +160,7 @@ negative = _unary("neg")
 def _binary(opname, public):
     @user_facing
     def fn(x, y):
-        return _elementwise(opname, x, y)
+        return _elementwise(opname, x, y, public=public)
 
     fn.__name__ = public
     fn.__doc__ = f"Elementwise tg.{opname}, with numpy broadcasting."
@@ -174,7 +175,7 @@ add, subtract, multiply, divide, power, maximum, minimum = (
 def _comparison(direction, public):
     @user_facing
     def fn(x, y):
-        return _elementwise("compare", x, y, direction=direction)
+        return _elementwise("compare", x, y, public=public, direction=direction)
 
     fn.__name__ = public
     return fn
@@ -392,14 +393,15 @@ def matmul(a, b):
         out = matmul(a2, b2)
         shape = out.shape[:-2] + (() if a.ndim == 1 else out.shape[-2:-1]) + (() if b.ndim == 1 else out.shape[-1:])
         return reshape(out, shape)
-    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2]) if a.ndim > 2 or b.ndim > 2 else ()
     if a.ndim == 2 and b.ndim == 2:
         return trace.emit("dot_general", [a, b], lhs_batch=(), rhs_batch=(), lhs_contract=(1,), rhs_contract=(0,))
     try:
-        a = _broadcast_var(a, batch + a.shape[-2:])
-        b = _broadcast_var(b, batch + b.shape[-2:])
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
-        raise TGraphError(f"matmul: batch dimensions of {a.spec} and {b.spec} do not broadcast") from None
+        raise TGraphError(f"matmul: batch dimensions of {a.spec} and {b.spec} do not broadcast "
+                          f"({a.shape[:-2]} and {b.shape[:-2]})") from None
+    a = _broadcast_var(a, batch + a.shape[-2:])
+    b = _broadcast_var(b, batch + b.shape[-2:])
     nb = len(batch)
     return trace.emit("dot_general", [a, b], lhs_batch=tuple(range(nb)), rhs_batch=tuple(range(nb)),
                       lhs_contract=(nb + 1,), rhs_contract=(nb,))

@@ -1,0 +1,99 @@
+"""Each misuse of the builders raises TGraphError with a message naming the op, the types and
+the fix, and the traceback keeps the user's lines while cutting tgraph's internals."""
+
+import traceback
+
+import numpy as np
+import pytest
+
+import tgraph as tg
+from tgraph.errors import is_internal
+
+
+def raises(fn, specs, match, kind=tg.TGraphError):
+    with pytest.raises(kind, match=match) as info:
+        tg.trace(fn, specs)
+    return info
+
+
+def test_matmul_inner_dimensions():
+    raises(lambda a, b: a @ b, [tg.f32[3, 4], tg.f32[5, 6]],
+           r"matmul: inner dimensions differ: tensor<3x4xf32> @ tensor<5x6xf32> contracts 4 .* with 5 .*transpose")
+
+
+def test_matmul_batch_dimensions():
+    raises(lambda a, b: a @ b, [tg.f32[2, 3, 4], tg.f32[3, 4, 5]], r"matmul: batch dimensions .* do not broadcast")
+
+
+def test_broadcasting_failure():
+    raises(lambda a, b: a + b, [tg.f32[3, 4], tg.f32[5]],
+           r"add: cannot broadcast tensor<3x4xf32> and tensor<5xf32>: shapes \(3, 4\) and \(5,\) .*reshape or transpose")
+
+
+def test_bad_axis():
+    raises(lambda x: tg.sum(x, axis=2), [tg.f32[3, 4]],
+           r"sum: axis 2 is out of range for tensor<3x4xf32> \(rank 2\); use an axis in \[-2, 1\]")
+    raises(lambda x: tg.softmax(x, axis=-3), [tg.f32[3, 4]], r"max: axis -3 is out of range")
+
+
+def test_mixed_element_types():
+    raises(lambda a, b: a * b, [tg.f32[3], tg.f64[3]],
+           r"multiply: mixed element types f32 and f64; convert one side first, e.g. x.astype\(tgraph.f32\)",
+           kind=tg.TGraphTypeError)
+    raises(lambda a: a + np.ones(3), [tg.f32[3]], r"add: mixed element types f32 and f64", kind=TypeError)
+
+
+def test_var_from_another_graph():
+    leaked = []
+    tg.trace(lambda x: leaked.append(x) or x, [tg.f32[3]])
+    raises(lambda y: y + leaked[0], [tg.f32[3]], r"add: Vars from different graphs .* cannot be combined")
+    with pytest.raises(tg.TGraphError, match=r"used after its trace finished"):
+        tg.exp(leaked[0])
+
+
+def test_function_returns_no_var():
+    raises(lambda x: None, [tg.f32[3]], r"returned NoneType, not a tgraph Var", kind=TypeError)
+    raises(lambda x: np.zeros(3), [tg.f32[3]], r"returned ndarray, not a tgraph Var")
+    raises(lambda x: (), [tg.f32[3]], r"returned nothing; return a tgraph Var")
+
+
+def test_other_misuse():
+    raises(lambda x: x.reshape(5), [tg.f32[2, 3]], r"reshape: cannot reshape tensor<2x3xf32> \(6 elements\) to shape \(5,\)")
+    raises(lambda x: x[::-1], [tg.f32[4]], r"only positive steps")
+    raises(lambda x: x if x > 0 else -x, [tg.f32[()]], r"no truth value.*tgraph.where")
+    raises(lambda x, w: tg.conv2d(x, w), [tg.f32[1, 3, 5, 5], tg.f32[2, 4, 3, 3]],
+           r"tg.conv2d: input channels 3 must equal weight input channels 4 times groups 1")
+    raises(lambda x: tg.exp(x), [tg.i32[3]], r"tg.exp: element type i32 is not supported")
+    with pytest.raises(tg.TGraphError, match=r"element type f32 needs a shape"):
+        tg.trace(lambda x: x, [tg.f32])
+
+
+def test_traceback_ends_in_user_code():
+    def model(x, w):
+        return tg.relu(x @ w)  # the offending line
+
+    with pytest.raises(tg.TGraphError) as info:
+        tg.trace(model, [tg.f32[2, 3], tg.f32[4, 5]])
+    frames = traceback.extract_tb(info.value.__traceback__)
+    assert frames[-1].line == "return tg.relu(x @ w)  # the offending line"
+    internal = [f for f in frames if is_internal(f.filename)]
+    assert len(internal) == 1  # only the public entry point that re-raised
+
+
+def test_interpreter_checks_inputs():
+    g = tg.trace(lambda x: x * 2.0, [tg.f32[3]])
+    with pytest.raises(tg.TGraphError, match=r"@main takes 1 inputs, got 2"):
+        g(np.ones(3), np.ones(3))
+    with pytest.raises(tg.TGraphError, match=r"@main input 0: expected shape \(3,\) \(tensor<3xf32>\), got \(4,\)"):
+        g(np.ones(4))
+
+
+def test_verifier_reports_the_op_location():
+    text = """
+    func.func @f(%a: tensor<3xf32>) -> tensor<4xf32> {
+      %0 = "tg.exp"(%a) : (tensor<3xf32>) -> tensor<4xf32> loc("model.py":7:12)
+      return %0 : tensor<4xf32>
+    }"""
+    with pytest.raises(tg.TGraphError, match=r"model.py\":7:12: 'tg.exp' op result type tensor<4xf32> does "
+                                             r"not match the inferred type tensor<3xf32>"):
+        tg.Graph.parse(text)
