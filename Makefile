@@ -22,11 +22,11 @@ demo: $(VENV)/.installed
 
 # lit first, pytest last: the final line is pytest's summary.
 test: $(VENV)/.installed-test
-	$(PY) -m lit -sv test
+	$(VENV)/bin/lit -sv test
 	$(PY) -m pytest
 
 lit: $(VENV)/.installed-test
-	$(PY) -m lit -v test
+	$(VENV)/bin/lit -v test
 
 pytest: $(VENV)/.installed-test
 	$(PY) -m pytest
