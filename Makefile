@@ -31,7 +31,7 @@ lit: $(VENV)/.installed-test
 pytest: $(VENV)/.installed-test
 	$(PY) -m pytest
 
-# Regenerate dialect/tg.irdl.mlir from the Python definition.
+# Regenerate dialect/tg.irdl.mlir and dialect/OPS.md from the Python definition.
 irdl: $(VENV)/.installed
 	$(PY) -m tgraph.dialect
 

@@ -36,6 +36,7 @@ ALL_OPS = [
 assert list(OPS) == ALL_OPS, f"op list and definitions differ: {set(OPS) ^ set(ALL_OPS)}"
 
 IRDL_FILE = os.path.join(os.path.dirname(__file__), "tg.irdl.mlir")
+REFERENCE_FILE = os.path.join(os.path.dirname(__file__), "OPS.md")
 
 _local = threading.local()
 
@@ -63,3 +64,21 @@ def irdl_text():
         passmanager.PassManager.parse("builtin.module(canonicalize, cse)").run(module.operation)
         return "// Generated from the Python definition in dialect/ by `python -m tgraph.dialect`; do not edit.\n" + str(module)
 
+
+
+def op_reference():
+    """The op reference (dialect/OPS.md), generated from the op definitions."""
+    lines = ["# tg op reference", "",
+             "Generated from the op definitions in `dialect/` by `python -m tgraph.dialect`; do not edit.",
+             "Values are static ranked tensors of f16, bf16, f32, f64, i1, i32 or i64. f16 and bf16 compute in f32",
+             "and round each op's result. Every op is Pure and has exactly one result.", ""]
+    family = None
+    for opdef in OPS.values():
+        if opdef.family != family:
+            family = opdef.family
+            lines += ["", f"## {family}", "", "| op | operands | attributes | meaning |", "|---|---|---|---|"]
+        attrs = ", ".join(f"`{k}`: {v.name}" for k, v in opdef.attrs.items()) or "-"
+        operands = ", ".join(opdef.operands) or "-"
+        doc = opdef.doc.replace("|", "\\|")
+        lines.append(f"| `tg.{opdef.name}` | {operands} | {attrs} | {doc} |")
+    return "\n".join(lines) + "\n"

@@ -1,5 +1,8 @@
-from tgraph.dialect import irdl_text, IRDL_FILE
+"""`python -m tgraph.dialect` regenerates the files derived from the op definitions."""
 
-with open(IRDL_FILE, "w") as f:
-    f.write(irdl_text())
-print(f"wrote {IRDL_FILE}")
+from tgraph.dialect import IRDL_FILE, REFERENCE_FILE, irdl_text, op_reference
+
+for path, text in ((IRDL_FILE, irdl_text()), (REFERENCE_FILE, op_reference())):
+    with open(path, "w") as f:
+        f.write(text)
+    print(f"wrote {path}")

@@ -5,13 +5,18 @@ import subprocess
 import pytest
 
 import tgraph as tg
-from tgraph.dialect import IRDL_FILE, irdl_text
+from tgraph.dialect import IRDL_FILE, REFERENCE_FILE, irdl_text, op_reference
 from tgraph.mlir import bundled_opt_tool
 
 
 def test_irdl_file_is_current():
     with open(IRDL_FILE) as f:
         assert f.read() == irdl_text(), "dialect/tg.irdl.mlir is stale: run `make irdl` and commit it"
+
+
+def test_op_reference_is_current():
+    with open(REFERENCE_FILE) as f:
+        assert f.read() == op_reference(), "dialect/OPS.md is stale: run `make irdl` and commit it"
 
 
 def test_external_tool_parses_builder_output(tmp_path):
