@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .ad import defzero
 from .core import DENSE, ELEMENT_TYPE, F64, I64_ARRAY, defop, require
 from tgraph.dtypes import TensorSpec, from_numpy, to_numpy
 
@@ -25,3 +26,7 @@ defop("splat", "constants", (), _infer_splat,
       lambda value, shape, dtype: np.full(shape, value, dtype=to_numpy(dtype)),
       attrs={"value": F64, "shape": I64_ARRAY, "dtype": ELEMENT_TYPE},
       doc="Every element equal to `value` (an f64, converted to `dtype`).")
+
+
+defzero("constant")
+defzero("splat")

@@ -6,6 +6,7 @@ import string
 
 import numpy as np
 
+from .ad import defbilinear
 from .core import I64_ARRAY, check_axes, check_len, defop, require
 from tgraph.dtypes import TensorSpec
 
@@ -56,3 +57,6 @@ def _dot(lhs, rhs, **dims):
 defop("dot_general", "contraction", ("lhs", "rhs"), _infer_dot, _dot,
       attrs={name: I64_ARRAY for name in DIMENSION_ATTRS},
       doc="sum of products over the contracting dims, per batch index; result: batch, lhs free, rhs free")
+
+
+defbilinear("dot_general")

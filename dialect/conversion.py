@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from .core import ELEMENT_TYPE, defop
-from tgraph.dtypes import TensorSpec, to_numpy
+from .ad import defzero
+from .core import ELEMENT_TYPE, OPS, defop, spec_of
+from tgraph.dtypes import TensorSpec, is_float, to_numpy
 
 
 def _cast(x, dtype):
@@ -23,3 +24,15 @@ defop("cast", "conversion", ("x",), lambda specs, dtype: TensorSpec(specs[0].sha
           "saturates, NaN -> 0; to i1 means != 0")
 defop("stop_gradient", "conversion", ("x",), lambda specs: specs[0], lambda x: x,
       doc="the identity, but differentiation sees a constant (PyTorch's detach)")
+
+
+def _cast_jvp(em, primals, tangents, result, dtype):
+    (t,) = tangents
+    source = spec_of(primals[0].type).dtype
+    if t is None or not (is_float(source) and is_float(dtype)):
+        return None  # to or from integers and i1: piecewise constant
+    return em.cast(t, dtype=dtype)
+
+
+OPS["cast"].jvp = _cast_jvp
+defzero("stop_gradient")

@@ -6,7 +6,8 @@ of its derivative a conv2d too."""
 
 import numpy as np
 
-from .core import I64, I64_ARRAY, check_len, defop, require
+from .ad import add_any, defbilinear, deflinear
+from .core import I64, I64_ARRAY, OPS, check_len, defop, require, spec_of
 from tgraph.dtypes import TensorSpec
 
 
@@ -106,3 +107,32 @@ defop("avg_pool2d", "convolution", ("x",), _infer_pool,
                                               lambda ws: np.add.reduce(ws) / (kernel[0] * kernel[1])),
       attrs={"kernel": I64_ARRAY, "stride": I64_ARRAY, "padding": I64_ARRAY},
       doc="mean over each window; padding counts as 0 and is included in the count (count_include_pad)")
+
+
+# ----------------------------------------------------------------------------- derivatives
+defbilinear("conv2d")
+deflinear("avg_pool2d")
+
+
+def _max_pool_jvp(em, primals, tangents, result, kernel, stride, padding):
+    """The tangent at each window's maximum, shared evenly among ties; built from the window's
+    strided slices (kernel[0] * kernel[1] of them), so it stays in tg ops."""
+    (x,), (t,) = primals, tangents
+    if t is None:
+        return None
+    n, c = spec_of(x.type).shape[:2]
+    oh, ow = spec_of(result.type).shape[2:]
+    pads = dict(low=(0, 0, padding[0], padding[2]), high=(0, 0, padding[1], padding[3]), interior=(0, 0, 0, 0))
+    xp, tp = em.pad(x, value=float("-inf"), **pads), em.pad(t, value=0.0, **pads)
+    count = total = None
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            window = dict(start=(0, 0, i, j), limit=(n, c, i + (oh - 1) * stride[0] + 1, j + (ow - 1) * stride[1] + 1),
+                          stride=(1, 1, stride[0], stride[1]))
+            hit = em.cast(em.compare(em.slice(xp, **window), result, direction="eq"), dtype=spec_of(x.type).dtype)
+            count = add_any(em, count, hit)
+            total = add_any(em, total, em.mul(hit, em.slice(tp, **window)))
+    return em.div(total, count)
+
+
+OPS["max_pool2d"].jvp = _max_pool_jvp

@@ -122,6 +122,7 @@ class OpDef:
     attrs: dict = field(default_factory=dict)  # name -> AttrKind
     doc: str = ""
     op_class: type = None
+    jvp: Callable = None  # set by the family module through the helpers in ad.py
 
     @property
     def full_name(self):

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from .core import STR, defop, require, same_as_first
+from .ad import defjvp, defjvp_elementwise, deflinear, defzero
+from .core import OPS, STR, defop, require, same_as_first
 from tgraph.dtypes import TensorSpec
 
 
@@ -69,3 +70,65 @@ def _infer_select(specs):
 
 defop("select", "elementwise", ("pred", "on_true", "on_false"), _infer_select, np.where,
       doc="on_true where pred, else on_false")
+
+
+# ----------------------------------------------------------------------------- derivatives
+def _sign(em, x):
+    """-1, 0 or 1: abs'(0) = 0."""
+    zero = em.zeros_like(x)
+    pos = em.select(em.compare(x, zero, direction="gt"), em.full_like(x, 1.0), zero)
+    return em.select(em.compare(x, zero, direction="lt"), em.full_like(x, -1.0), pos)
+
+
+deflinear("neg")
+defjvp_elementwise("abs", lambda em, x, y: _sign(em, x))
+defjvp_elementwise("exp", lambda em, x, y: y)
+defjvp_elementwise("log", lambda em, x, y: em.div(em.full_like(x, 1.0), x))
+defjvp_elementwise("sqrt", lambda em, x, y: em.div(em.full_like(x, 0.5), y))
+defjvp_elementwise("rsqrt", lambda em, x, y: em.mul(em.full_like(x, -0.5), em.div(y, x)))
+defjvp_elementwise("tanh", lambda em, x, y: em.sub(em.full_like(x, 1.0), em.mul(y, y)))
+defjvp_elementwise("sigmoid", lambda em, x, y: em.mul(y, em.sub(em.full_like(x, 1.0), y)))
+# relu'(0) = 0
+defjvp_elementwise("relu", lambda em, x, y: em.cast(em.compare(x, em.zeros_like(x), direction="gt"), dtype=_dt(x)))
+defjvp_elementwise("sin", lambda em, x, y: em.cos(x))
+defjvp_elementwise("cos", lambda em, x, y: em.neg(em.sin(x)))
+defjvp_elementwise("softplus", lambda em, x, y: em.sigmoid(x))
+
+deflinear("add")
+deflinear("sub")
+defjvp("mul", lambda em, t, x, y, result: em.mul(t, y), lambda em, t, x, y, result: em.mul(x, t))
+defjvp("div", lambda em, t, x, y, result: em.div(t, y),
+       lambda em, t, x, y, result: em.neg(em.mul(t, em.div(result, y))))
+defjvp("pow", lambda em, t, x, y, result: em.mul(t, em.mul(y, em.pow(x, em.sub(y, em.full_like(y, 1.0))))),
+       lambda em, t, x, y, result: em.mul(t, em.mul(em.log(x), result)))
+
+
+def _share(em, x, y, direction):
+    """Weight of x in maximum/minimum: 1 where x wins, 0 where it loses, 1/2 on ties (as JAX)."""
+    wins = em.cast(em.compare(x, y, direction=direction), dtype=_dt(x))
+    ties = em.cast(em.compare(x, y, direction="eq"), dtype=_dt(x))
+    return em.add(wins, em.scale(ties, 0.5))
+
+
+defjvp("maximum", lambda em, t, x, y, result: em.mul(t, _share(em, x, y, "gt")),
+       lambda em, t, x, y, result: em.mul(t, _share(em, y, x, "gt")))
+defjvp("minimum", lambda em, t, x, y, result: em.mul(t, _share(em, x, y, "lt")),
+       lambda em, t, x, y, result: em.mul(t, _share(em, y, x, "lt")))
+defzero("compare")
+
+
+def _select_jvp(em, primals, tangents, result):
+    pred, a, b = primals
+    _, ta, tb = tangents
+    if ta is None and tb is None:
+        return None
+    return em.select(pred, ta if ta is not None else em.zeros_like(a), tb if tb is not None else em.zeros_like(b))
+
+
+OPS["select"].jvp = _select_jvp
+
+
+def _dt(value):
+    from .core import spec_of
+
+    return spec_of(value.type).dtype

@@ -5,7 +5,7 @@ reads or writes the nearest row rather than memory out of bounds."""
 
 import numpy as np
 
-from .core import I64, defop, require
+from .core import I64, OPS, defop, require
 from tgraph.dtypes import TensorSpec
 
 
@@ -43,3 +43,10 @@ def _scatter_add(indices, updates, rows):
 
 defop("scatter_add", "indexing", ("indices", "updates"), _infer_scatter_add, _scatter_add, attrs={"rows": I64},
       doc="zeros of `rows` rows, then result[indices[i...], :] += updates[i..., :]")
+
+
+# ----------------------------------------------------------------------------- derivatives
+OPS["gather"].jvp = lambda em, primals, tangents, result: (
+    None if tangents[0] is None else em.gather(tangents[0], primals[1]))  # linear in the table
+OPS["scatter_add"].jvp = lambda em, primals, tangents, result, rows: (
+    None if tangents[1] is None else em.scatter_add(primals[0], tangents[1], rows=rows))  # linear in the updates

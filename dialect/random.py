@@ -6,6 +6,7 @@ bits[i] = hash32(i * 0x9E3779B9 + hash32(key_lo ^ hash32(key_hi + 0x9E3779B9))),
 
 import numpy as np
 
+from .ad import defzero
 from .core import ELEMENT_TYPE, F64, I64_ARRAY, defop, require
 from tgraph.dtypes import TensorSpec, to_numpy
 
@@ -70,3 +71,7 @@ defop("bernoulli", "random", ("key",), _infer_bernoulli,
       lambda key, p, shape: (random_bits(key, shape) >> np.uint32(32 - UNIFORM_BITS)) < bernoulli_threshold(p),
       attrs={"p": F64, "shape": I64_ARRAY},
       doc="i1 mask, true with probability p (compared in integers: exact on every backend)")
+
+
+defzero("random_uniform")
+defzero("bernoulli")

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from .core import I64_ARRAY, check_axes, defop, require
+from .ad import deflinear
+from .core import I64_ARRAY, OPS, check_axes, defop, require, spec_of
 from tgraph.dtypes import TensorSpec
 
 
@@ -25,3 +26,23 @@ def _reduce_max(x, axes):
 
 defop("reduce_max", "reduction", ("x",), _infer_reduce, _reduce_max,
       attrs={"axes": I64_ARRAY}, doc="maximum over `axes` (-inf for an empty reduction; NaN propagates)")
+
+
+# ----------------------------------------------------------------------------- derivatives
+deflinear("reduce_sum")
+
+
+def _reduce_max_jvp(em, primals, tangents, result, axes):
+    """The tangent at the maximum, shared evenly among tied maxima (as JAX)."""
+    (x,), (t,) = primals, tangents
+    if t is None:
+        return None
+    spec = spec_of(x.type)
+    kept = [d for d in range(spec.rank) if d not in axes]
+    peak = em.broadcast_in_dim(result, dims=tuple(kept), shape=spec.shape)
+    hits = em.cast(em.compare(x, peak, direction="eq"), dtype=spec.dtype)
+    count = em.reduce_sum(hits, axes=axes)
+    return em.div(em.reduce_sum(em.mul(hits, t), axes=axes), count)
+
+
+OPS["reduce_max"].jvp = _reduce_max_jvp

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from .core import F64, I64, I64_ARRAY, check_axes, check_len, defop, require
+from .ad import deflinear
+from .core import F64, I64, I64_ARRAY, OPS, check_axes, check_len, defop, require
 from tgraph.dtypes import TensorSpec
 
 
@@ -112,3 +113,16 @@ def _pad(x, low, high, interior, value):
 defop("pad", "shape", ("x",), _infer_pad, _pad,
       attrs={"low": I64_ARRAY, "high": I64_ARRAY, "interior": I64_ARRAY, "value": F64},
       doc="`interior` copies of `value` between elements, `low`/`high` at the edges (negative edges crop)")
+
+
+# ----------------------------------------------------------------------------- derivatives: all linear
+for _name in ("broadcast_in_dim", "reshape", "transpose", "slice", "concat"):
+    deflinear(_name)
+
+
+def _pad_jvp(em, primals, tangents, result, low, high, interior, value):
+    (t,) = tangents
+    return None if t is None else em.pad(t, low=low, high=high, interior=interior, value=0.0)
+
+
+OPS["pad"].jvp = _pad_jvp  # the padding value is a constant: its tangent is zero

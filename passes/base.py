@@ -91,7 +91,8 @@ class ModulePass:
 
     def _run_in_pass_manager(self, op, pass_):
         try:
-            self.run(op)
+            with op.context, op.location:  # defaults for everything the pass builds
+                self.run(op)
         except PassFailure as err:
             (err.location or op.location).emit_error(f"{self.name}: {err}")
             pass_.signal_pass_failure()

@@ -120,11 +120,11 @@ case("select", lambda x: tg.where(x > 0, x, 0.0), [spec((2, 3), "f64")], lambda 
      name="scalar-branch")
 
 # ----------------------------------------------------------------------------- constants
-case("constant", lambda x: x + np.arange(6, dtype=np.float32).reshape(2, 3), [spec((2, 3))],
+case("constant", lambda x: x + np.arange(6).reshape(2, 3).astype(x.spec.np_dtype), [spec((2, 3))],
      lambda x: x + np.arange(6, dtype=np.float32).reshape(2, 3))
 case("constant", lambda x: x * np.array([1.5, -2.0], dtype=np.float64), [spec((3, 2), "f64")],
      lambda x: x * np.array([1.5, -2.0]), name="row")
-case("splat", lambda x: x + tg.full((2, 3), 4.0, tg.f32, like=x), [spec((2, 3))], lambda x: x + 4.0)
+case("splat", lambda x: x + tg.full((2, 3), 4.0, x.dtype, like=x), [spec((2, 3))], lambda x: x + 4.0)
 case("splat", lambda x: tg.ones_like(x) * x, [spec((5,), "f64")], lambda x: x, name="ones")
 
 # ----------------------------------------------------------------------------- shape
@@ -270,8 +270,8 @@ case("stop_gradient", lambda x: tg.stop_gradient(x) * x, [spec((3,), "f64")], la
 # ----------------------------------------------------------------------------- random
 # The values are checked against an independent statement of the hash in test_ops.py; here they
 # only flow through arithmetic whose reference uses the same numbers.
-case("random_uniform", lambda k, x: x + tg.uniform(k, (3, 4), tg.f32), [spec((), "i32"), spec((3, 4))],
-     lambda k, x: x + tg.dialect.random._uniform(k, (3, 4), "f32"))
+case("random_uniform", lambda k, x: x + tg.uniform(k, (3, 4), x.dtype), [spec((), "i32"), spec((3, 4))],
+     lambda k, x: x + tg.dialect.random._uniform(k, (3, 4), tg.dtypes.from_numpy(x.dtype)))
 case("bernoulli", lambda k, x: tg.where(tg.bernoulli(k, 0.3, (5,)), x, 0.0), [spec((), "i64"), spec((5,), "f64")],
      lambda k, x: np.where(tg.dialect.random.random_bits(k, (5,)) >> 8 < round(0.3 * 2 ** 24), x, 0.0))
 
