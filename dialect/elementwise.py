@@ -3,7 +3,7 @@
 import numpy as np
 
 from .ad import defjvp, defjvp_elementwise, deflinear, defzero
-from .core import OPS, STR, defop, require, same_as_first
+from .core import OPS, STR, defop, require, same_as_first, spec_of
 from tgraph.dtypes import TensorSpec
 
 
@@ -129,6 +129,4 @@ OPS["select"].jvp = _select_jvp
 
 
 def _dt(value):
-    from .core import spec_of
-
     return spec_of(value.type).dtype

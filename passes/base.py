@@ -7,8 +7,6 @@ import dataclasses
 import typing
 from typing import ClassVar
 
-from tgraph.mlir import ir
-
 
 class PassFailure(Exception):
     """Raised inside a pass: reported as an error diagnostic at `location` (the failing op's)."""
@@ -99,7 +97,3 @@ class ModulePass:
         except Exception as err:  # a bug in the pass: still a diagnostic, never a crash of the pass manager
             op.location.emit_error(f"{self.name}: internal error: {type(err).__name__}: {err}")
             pass_.signal_pass_failure()
-
-
-def location_of(op):
-    return op.location if hasattr(op, "location") else ir.Location.unknown()
