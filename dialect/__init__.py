@@ -19,7 +19,7 @@ ALL_OPS = [
     # elementwise binary, compare, select
     "add", "sub", "mul", "div", "pow", "maximum", "minimum", "compare", "select",
     # shape
-    "broadcast_in_dim", "reshape", "transpose", "slice", "concat", "pad",
+    "broadcast_in_dim", "reshape", "transpose", "reverse", "slice", "concat", "pad",
     # reductions
     "reduce_sum", "reduce_max",
     # contraction

@@ -1,4 +1,4 @@
-"""Shape ops: broadcast_in_dim, reshape, transpose, slice, concat, pad."""
+"""Shape ops: broadcast_in_dim, reshape, transpose, reverse, slice, concat, pad."""
 
 import numpy as np
 
@@ -51,6 +51,16 @@ def _infer_transpose(specs, permutation):
 
 defop("transpose", "shape", ("x",), _infer_transpose, lambda x, permutation: np.transpose(x, permutation),
       attrs={"permutation": I64_ARRAY}, doc="result dimension i is operand dimension permutation[i]")
+
+
+def _infer_reverse(specs, axes):
+    (x,) = specs
+    check_axes(axes, x.rank)
+    return x
+
+
+defop("reverse", "shape", ("x",), _infer_reverse, lambda x, axes: np.flip(x, tuple(axes)) if axes else x,
+      attrs={"axes": I64_ARRAY}, doc="the elements in reverse order along each of `axes` (flips a kernel)")
 
 
 def _infer_slice(specs, start, limit, stride):
@@ -116,7 +126,7 @@ defop("pad", "shape", ("x",), _infer_pad, _pad,
 
 
 # ----------------------------------------------------------------------------- derivatives: all linear
-for _name in ("broadcast_in_dim", "reshape", "transpose", "slice", "concat"):
+for _name in ("broadcast_in_dim", "reshape", "transpose", "reverse", "slice", "concat"):
     deflinear(_name)
 
 

@@ -178,6 +178,14 @@ module {
       %2 = irdl.base "!builtin.tensor" 
       irdl.results(result: %2)
     }
+    irdl.operation @reverse {
+      %0 = irdl.base "!builtin.tensor" 
+      irdl.operands(x: %0)
+      %1 = irdl.base "#builtin.dense_array" 
+      irdl.attributes {"axes" = %1}
+      %2 = irdl.base "!builtin.tensor" 
+      irdl.results(result: %2)
+    }
     irdl.operation @slice {
       %0 = irdl.base "!builtin.tensor" 
       irdl.operands(x: %0)

@@ -15,7 +15,7 @@ __all__ = [
     "exp", "log", "tanh", "sigmoid", "relu", "sqrt", "rsqrt", "abs", "sin", "cos", "softplus", "negative",
     "add", "subtract", "multiply", "divide", "power", "maximum", "minimum",
     "less", "less_equal", "greater", "greater_equal", "equal", "not_equal", "where", "clip",
-    "sum", "mean", "max", "min", "reshape", "transpose", "broadcast_to", "concatenate", "pad", "slice",
+    "sum", "mean", "max", "min", "reshape", "transpose", "flip", "broadcast_to", "concatenate", "pad", "slice",
     "matmul", "dot_general", "conv2d", "max_pool2d", "avg_pool2d", "embedding", "scatter_add",
     "cast", "stop_gradient", "constant", "full", "zeros", "ones", "zeros_like", "ones_like",
     "uniform", "bernoulli",
@@ -273,6 +273,14 @@ def transpose(x, axes=None):
     if perm == tuple(range(x.ndim)):
         return x
     return x.trace.emit("transpose", [x], permutation=perm)
+
+
+@user_facing
+def flip(x, axis=None):
+    """Reverse the order of elements along `axis` (all axes when None), as numpy.flip."""
+    x = _var(x, "flip")
+    axes = _normalize_axes(x, axis, "flip")
+    return x.trace.emit("reverse", [x], axes=axes) if axes else x
 
 
 @user_facing

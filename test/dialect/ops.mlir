@@ -28,6 +28,7 @@
 // CHECK-NEXT: "tg.broadcast_in_dim"(%{{[a-z0-9]+}}) {dims = array<i64: 1>, shape = array<i64: 2, 3>} : (tensor<3xf32>) -> tensor<2x3xf32>
 // CHECK-NEXT: "tg.reshape"(%{{[a-z0-9]+}}) {shape = array<i64: 3, 2>} : (tensor<2x3xf32>) -> tensor<3x2xf32>
 // CHECK-NEXT: "tg.transpose"(%{{[a-z0-9]+}}) {permutation = array<i64: 1, 0>} : (tensor<3x2xf32>) -> tensor<2x3xf32>
+// CHECK-NEXT: "tg.reverse"(%{{[a-z0-9]+}}) {axes = array<i64: 0, 1>} : (tensor<2x3xf32>) -> tensor<2x3xf32>
 // CHECK-NEXT: "tg.slice"(%{{[a-z0-9]+}}) {limit = array<i64: 2, 3>, start = array<i64: 0, 1>, stride = array<i64: 1, 1>} : (tensor<2x3xf32>) -> tensor<2x2xf32>
 // CHECK-NEXT: "tg.concat"(%{{[a-z0-9]+}}, %{{[a-z0-9]+}}) {axis = 1 : i64} : (tensor<2x3xf32>, tensor<2x2xf32>) -> tensor<2x5xf32>
 // CHECK-NEXT: "tg.pad"(%{{[a-z0-9]+}}) {high = array<i64: 0, 2>, interior = array<i64: 0, 1>, low = array<i64: 1, 0>, value = 0.000000e+00 : f64} : (tensor<2x3xf32>) -> tensor<3x7xf32>
@@ -77,6 +78,7 @@ module {
     %23 = "tg.broadcast_in_dim"(%0) {dims = array<i64: 1>, shape = array<i64: 2, 3>} : (tensor<3xf32>) -> tensor<2x3xf32>
     %24 = "tg.reshape"(%arg0) {shape = array<i64: 3, 2>} : (tensor<2x3xf32>) -> tensor<3x2xf32>
     %25 = "tg.transpose"(%24) {permutation = array<i64: 1, 0>} : (tensor<3x2xf32>) -> tensor<2x3xf32>
+    %flipped = "tg.reverse"(%25) {axes = array<i64: 0, 1>} : (tensor<2x3xf32>) -> tensor<2x3xf32>
     %26 = "tg.slice"(%arg0) {limit = array<i64: 2, 3>, start = array<i64: 0, 1>, stride = array<i64: 1, 1>} : (tensor<2x3xf32>) -> tensor<2x2xf32>
     %27 = "tg.concat"(%arg0, %26) {axis = 1 : i64} : (tensor<2x3xf32>, tensor<2x2xf32>) -> tensor<2x5xf32>
     %28 = "tg.pad"(%arg0) {high = array<i64: 0, 2>, interior = array<i64: 0, 1>, low = array<i64: 1, 0>, value = 0.000000e+00 : f64} : (tensor<2x3xf32>) -> tensor<3x7xf32>
@@ -97,6 +99,6 @@ module {
     %43 = "tg.stop_gradient"(%arg0) : (tensor<2x3xf32>) -> tensor<2x3xf32>
     %44 = "tg.random_uniform"(%arg3) {dtype = f32, shape = array<i64: 2, 3>} : (tensor<i64>) -> tensor<2x3xf32>
     %45 = "tg.bernoulli"(%arg3) {p = 5.000000e-01 : f64, shape = array<i64: 2, 3>} : (tensor<i64>) -> tensor<2x3xi1>
-    return %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %22, %23, %25, %27, %28, %29, %30, %31, %37, %38, %39, %41, %42, %43, %44, %45 : tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x5xf32>, tensor<3x7xf32>, tensor<2xf32>, tensor<3xf32>, tensor<2x4xf32>, tensor<1x1x4x7xf32>, tensor<1x1x2x5xf32>, tensor<1x1x2x5xf32>, tensor<3x4xf32>, tensor<2x3xf64>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xi1>
+    return %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %22, %23, %flipped, %27, %28, %29, %30, %31, %37, %38, %39, %41, %42, %43, %44, %45 : tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x5xf32>, tensor<3x7xf32>, tensor<2xf32>, tensor<3xf32>, tensor<2x4xf32>, tensor<1x1x4x7xf32>, tensor<1x1x2x5xf32>, tensor<1x1x2x5xf32>, tensor<3x4xf32>, tensor<2x3xf64>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xi1>
   }
 }

@@ -137,6 +137,8 @@ case("reshape", lambda x: x.reshape(()), [spec((1, 1), "f64")], lambda x: x.resh
 case("transpose", lambda x: x.T, [spec((2, 5))], lambda x: x.T)
 case("transpose", lambda x: tg.transpose(x, (1, 2, 0)), [spec((2, 3, 4), "f64")],
      lambda x: np.transpose(x, (1, 2, 0)))
+case("reverse", lambda x: tg.flip(x, (0, 2)), [spec((2, 3, 4))], lambda x: x[::-1, :, ::-1])
+case("reverse", lambda x: tg.flip(x), [spec((5,), "f64")], lambda x: x[::-1], name="all")
 case("slice", lambda x: x[1:3, ::2], [spec((4, 5))], lambda x: x[1:3, ::2])
 case("slice", lambda x: x[..., 1, None], [spec((2, 3, 4), "f64")], lambda x: x[..., 1, None], name="index")
 case("slice", lambda x: x[-1], [spec((3, 1))], lambda x: x[-1], name="last")
