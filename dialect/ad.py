@@ -1,8 +1,10 @@
 """Derivative rules, written in tg ops so derivatives can be differentiated again.
 
 A JVP rule maps primal operands, their tangents (None is a symbolic zero) and the primal
-result to the result's tangent (or None). The helpers make most rules one line, as JAX's
-`defjvp`/`deflinear` do; the rules themselves sit beside each op's definition."""
+result to the result's tangent (or None). A VJP rule maps the result's cotangent `ct` to one
+cotangent per operand, computing only those whose operand is `active` (the others are None).
+The helpers make most rules one line, as JAX's `defjvp`/`deflinear`/`defbilinear` do; the rules
+themselves sit beside each op's definition."""
 
 from .core import OPS, create, spec_of
 
@@ -29,6 +31,14 @@ class Emitter:
         return self.mul(value, self.full_like(value, constant))
 
 
+def shape_of(value):
+    return spec_of(value.type).shape
+
+
+def dtype_of(value):
+    return spec_of(value.type).dtype
+
+
 def add_any(em, a, b):
     """Sum of two maybe-zero (None) values."""
     if a is None:
@@ -51,30 +61,78 @@ def defjvp(name, *rules):
     OPS[name].jvp = jvp
 
 
-def defjvp_elementwise(name, derivative):
-    """Unary elementwise op with f'(x) given as derivative(em, x, y): tangent = f'(x) * dx."""
-    defjvp(name, lambda em, t, x, result: em.mul(derivative(em, x, result), t))
+def defvjp(name, *rules):
+    """One rule per operand: rule(em, ct, *primals, result=..., **attrs) -> that operand's cotangent.
+    A None rule marks an operand that never has one (an index, a predicate)."""
+
+    def vjp(em, primals, active, ct, result, **attrs):
+        return [rule(em, ct, *primals, result=result, **attrs) if wanted and rule is not None else None
+                for rule, wanted in zip(rules, active)]
+
+    OPS[name].vjp = vjp
 
 
-def deflinear(name):
-    """An op linear in its (single differentiable) operand: the tangent is the op applied to it."""
+def defelementwise(name, *partials):
+    """An elementwise op given its partial derivatives partial(em, *primals, result) (None: not
+    differentiable in that operand): tangent = sum of partial_i * dx_i, cotangent_i = ct * partial_i."""
+    defjvp(name, *[p and (lambda em, t, *xs, result, p=p: em.mul(p(em, *xs, result), t)) for p in partials])
+    defvjp(name, *[p and (lambda em, ct, *xs, result, p=p: em.mul(ct, p(em, *xs, result))) for p in partials])
+
+
+def deflinear(name, *transposes):
+    """An op linear in its differentiable operands: the tangent is the op applied to their tangents
+    (zeros where one has none); the cotangents come from one transpose rule per operand. An operand
+    whose rule is None (indices) is not differentiated and keeps its primal value."""
 
     def jvp(em, primals, tangents, result, **attrs):
-        if all(t is None for t in tangents):
+        if all(t is None for t, rule in zip(tangents, transposes) if rule is not None):
             return None
-        operands = [t if t is not None else em.zeros_like(p) for p, t in zip(primals, tangents)]
+        operands = [p if rule is None else t if t is not None else em.zeros_like(p)
+                    for p, t, rule in zip(primals, tangents, transposes)]
         return getattr(em, name)(*operands, **attrs)
 
     OPS[name].jvp = jvp
+    defvjp(name, *transposes)
 
 
-def defbilinear(name):
-    """op(x, y) linear in each operand: d op = op(dx, y) + op(x, dy)."""
+def defbilinear(name, lhs_transpose, rhs_transpose):
+    """op(x, y) linear in each operand: d op = op(dx, y) + op(x, dy); each transpose rule gives
+    its operand's cotangent from ct and the other operand."""
     defjvp(name,
            lambda em, t, x, y, result, **attrs: getattr(em, name)(t, y, **attrs),
            lambda em, t, x, y, result, **attrs: getattr(em, name)(x, t, **attrs))
+    defvjp(name, lhs_transpose, rhs_transpose)
 
 
 def defzero(name):
     """Not differentiable (integer or boolean results, random numbers, stop_gradient): zero."""
-    OPS[name].jvp = lambda em, primals, tangents, result, **attrs: None
+    opdef = OPS[name]
+    opdef.jvp = lambda em, primals, tangents, result, **attrs: None
+    opdef.vjp = lambda em, primals, active, ct, result, **attrs: [None] * len(primals)
+    opdef.differentiable = False
+
+
+def unpad(em, ct, shape, low, high, interior):
+    """Transpose of pad(x, low, high, interior) for x of `shape`: restore what negative edges
+    cropped (with zeros), then take every (interior + 1)-th element from the low edge."""
+    rank = len(shape)
+    if any(d == 0 for d in shape):
+        return em.splat(value=0.0, shape=tuple(shape), dtype=dtype_of(ct))
+    if min(low) < 0 or min(high) < 0:
+        ct = em.pad(ct, low=tuple(max(-lo, 0) for lo in low), high=tuple(max(-hi, 0) for hi in high),
+                    interior=(0,) * rank, value=0.0)
+    start = tuple(max(lo, 0) for lo in low)
+    limit = tuple(s + (d - 1) * (it + 1) + 1 for s, d, it in zip(start, shape, interior))
+    stride = tuple(it + 1 for it in interior)
+    if start == (0,) * rank and limit == tuple(shape_of(ct)) and stride == (1,) * rank:
+        return ct
+    return em.slice(ct, start=start, limit=limit, stride=stride)
+
+
+def unslice(em, ct, shape, start, limit, stride):
+    """Transpose of slice: the cotangent put back in place (pad with interior stride - 1), zeros elsewhere."""
+    out = shape_of(ct)
+    if any(n == 0 for n in out):
+        return em.splat(value=0.0, shape=tuple(shape), dtype=dtype_of(ct))
+    high = tuple(d - s - (n - 1) * st - 1 for d, s, n, st in zip(shape, start, out, stride))
+    return em.pad(ct, low=tuple(start), high=high, interior=tuple(st - 1 for st in stride), value=0.0)

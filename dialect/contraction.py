@@ -6,7 +6,7 @@ import string
 
 import numpy as np
 
-from .ad import defbilinear
+from .ad import defbilinear, shape_of
 from .core import I64_ARRAY, check_axes, check_len, defop, require
 from tgraph.dtypes import TensorSpec
 
@@ -59,4 +59,43 @@ defop("dot_general", "contraction", ("lhs", "rhs"), _infer_dot, _dot,
       doc="sum of products over the contracting dims, per batch index; result: batch, lhs free, rhs free")
 
 
-defbilinear("dot_general")
+# ----------------------------------------------------------------------------- derivatives
+def _arrange(em, value, order):
+    """Transpose `value` so that result dimension d is value's dimension order[d] (skip the identity)."""
+    order = tuple(order)
+    return value if order == tuple(range(len(order))) else em.transpose(value, permutation=order)
+
+
+def _lhs_transpose(em, ct, lhs, rhs, result, lhs_batch, rhs_batch, lhs_contract, rhs_contract):
+    """ct (batch, lhs free, rhs free) contracted with rhs over rhs's free dims gives
+    (batch, lhs free, rhs contracting dims in rhs order); then move each to its lhs position."""
+    nb, lhs_rank, rhs_rank = len(lhs_batch), len(shape_of(lhs)), len(shape_of(rhs))
+    lhs_free = free_dims(lhs_rank, lhs_batch, lhs_contract)
+    rhs_free = free_dims(rhs_rank, rhs_batch, rhs_contract)
+    ct_rhs_free = tuple(range(nb + len(lhs_free), nb + len(lhs_free) + len(rhs_free)))
+    grad = em.dot_general(ct, rhs, lhs_batch=tuple(range(nb)), rhs_batch=tuple(rhs_batch),
+                          lhs_contract=ct_rhs_free, rhs_contract=tuple(rhs_free))
+    position = {}  # lhs dimension -> dimension of grad
+    position.update({d: i for i, d in enumerate(lhs_batch)})
+    position.update({d: nb + i for i, d in enumerate(lhs_free)})
+    contracted = sorted(rhs_contract)
+    position.update({a: nb + len(lhs_free) + contracted.index(b) for a, b in zip(lhs_contract, rhs_contract)})
+    return _arrange(em, grad, [position[d] for d in range(lhs_rank)])
+
+
+def _rhs_transpose(em, ct, lhs, rhs, result, lhs_batch, rhs_batch, lhs_contract, rhs_contract):
+    """lhs contracted with ct over lhs's free dims gives (batch, lhs contracting dims in lhs order,
+    rhs free); then move each to its rhs position."""
+    nb, lhs_rank, rhs_rank = len(lhs_batch), len(shape_of(lhs)), len(shape_of(rhs))
+    lhs_free = free_dims(lhs_rank, lhs_batch, lhs_contract)
+    rhs_free = free_dims(rhs_rank, rhs_batch, rhs_contract)
+    grad = em.dot_general(lhs, ct, lhs_batch=tuple(lhs_batch), rhs_batch=tuple(range(nb)),
+                          lhs_contract=tuple(lhs_free), rhs_contract=tuple(range(nb, nb + len(lhs_free))))
+    position = {d: i for i, d in enumerate(rhs_batch)}
+    contracted = sorted(lhs_contract)
+    position.update({b: nb + contracted.index(a) for a, b in zip(lhs_contract, rhs_contract)})
+    position.update({d: nb + len(lhs_contract) + i for i, d in enumerate(rhs_free)})
+    return _arrange(em, grad, [position[d] for d in range(rhs_rank)])
+
+
+defbilinear("dot_general", _lhs_transpose, _rhs_transpose)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .ad import defzero
+from .ad import defzero, dtype_of
 from .core import ELEMENT_TYPE, OPS, defop, spec_of
 from tgraph.dtypes import TensorSpec, is_float, to_numpy
 
@@ -34,5 +34,11 @@ def _cast_jvp(em, primals, tangents, result, dtype):
     return em.cast(t, dtype=dtype)
 
 
+def _cast_vjp(em, primals, active, ct, result, dtype):
+    source = dtype_of(primals[0])
+    return [em.cast(ct, dtype=source) if active[0] and is_float(source) and is_float(dtype) else None]
+
+
 OPS["cast"].jvp = _cast_jvp
+OPS["cast"].vjp = _cast_vjp
 defzero("stop_gradient")

@@ -6,8 +6,8 @@ of its derivative a conv2d too."""
 
 import numpy as np
 
-from .ad import add_any, defbilinear, deflinear
-from .core import I64, I64_ARRAY, OPS, check_len, defop, require, spec_of
+from .ad import add_any, defbilinear, defjvp, deflinear, defvjp, dtype_of, shape_of, unpad, unslice
+from .core import I64, I64_ARRAY, check_len, defop, require
 from tgraph.dtypes import TensorSpec
 
 
@@ -110,29 +110,106 @@ defop("avg_pool2d", "convolution", ("x",), _infer_pool,
 
 
 # ----------------------------------------------------------------------------- derivatives
-defbilinear("conv2d")
-deflinear("avg_pool2d")
+def _spatial_pads(padding):
+    return dict(low=(0, 0, padding[0], padding[2]), high=(0, 0, padding[1], padding[3]))
 
 
-def _max_pool_jvp(em, primals, tangents, result, kernel, stride, padding):
-    """The tangent at each window's maximum, shared evenly among ties; built from the window's
-    strided slices (kernel[0] * kernel[1] of them), so it stays in tg ops."""
-    (x,), (t,) = primals, tangents
-    if t is None:
-        return None
-    n, c = spec_of(x.type).shape[:2]
-    oh, ow = spec_of(result.type).shape[2:]
-    pads = dict(low=(0, 0, padding[0], padding[2]), high=(0, 0, padding[1], padding[3]), interior=(0, 0, 0, 0))
-    xp, tp = em.pad(x, value=float("-inf"), **pads), em.pad(t, value=0.0, **pads)
-    count = total = None
-    for i in range(kernel[0]):
-        for j in range(kernel[1]):
-            window = dict(start=(0, 0, i, j), limit=(n, c, i + (oh - 1) * stride[0] + 1, j + (ow - 1) * stride[1] + 1),
-                          stride=(1, 1, stride[0], stride[1]))
-            hit = em.cast(em.compare(em.slice(xp, **window), result, direction="eq"), dtype=spec_of(x.type).dtype)
-            count = add_any(em, count, hit)
-            total = add_any(em, total, em.mul(hit, em.slice(tp, **window)))
-    return em.div(total, count)
+def _pad_spatial(em, x, padding, value):
+    return em.pad(x, value=value, interior=(0, 0, 0, 0), **_spatial_pads(padding)) if any(padding) else x
 
 
-OPS["max_pool2d"].jvp = _max_pool_jvp
+def _transposed_conv(em, ct, kernel, x_shape, stride, padding, lhs_dilation, rhs_dilation, groups):
+    """The transpose of conv2d in its input, for a `kernel` already flipped with in/out channels
+    swapped: a conv2d over ct dilated by the stride (lhs_dilation) and padded by the kernel span,
+    giving the cotangent of the padded, dilated input; `unpad` then takes x's elements from it."""
+    kh, kw = shape_of(kernel)[2:]
+    oh, ow = shape_of(ct)[2:]
+    h, w = x_shape[2:]
+    ph = (h - 1) * lhs_dilation[0] + 1 + padding[0] + padding[1]
+    pw = (w - 1) * lhs_dilation[1] + 1 + padding[2] + padding[3]
+    span_h, span_w = (kh - 1) * rhs_dilation[0] + 1, (kw - 1) * rhs_dilation[1] + 1
+    grad = em.conv2d(ct, kernel, stride=(1, 1), lhs_dilation=tuple(stride), rhs_dilation=tuple(rhs_dilation),
+                     padding=(span_h - 1, ph - 1 - (oh - 1) * stride[0], span_w - 1, pw - 1 - (ow - 1) * stride[1]),
+                     groups=groups)
+    return unpad(em, grad, x_shape, interior=(0, 0, lhs_dilation[0] - 1, lhs_dilation[1] - 1), **_spatial_pads(padding))
+
+
+def _conv_input_transpose(em, ct, x, w, result, stride, padding, lhs_dilation, rhs_dilation, groups):
+    o, i, kh, kw = shape_of(w)
+    if groups == 1:
+        swapped = em.transpose(w, permutation=(1, 0, 2, 3))
+    else:  # [O, C/g] -> [g, O/g, C/g] -> [g, C/g, O/g] -> [C, O/g], group by group
+        grouped = em.reshape(w, shape=(groups, o // groups, i, kh, kw))
+        swapped = em.reshape(em.transpose(grouped, permutation=(0, 2, 1, 3, 4)), shape=(i * groups, o // groups, kh, kw))
+    kernel = em.reverse(swapped, axes=(2, 3))
+    return _transposed_conv(em, ct, kernel, shape_of(x), stride, padding, lhs_dilation, rhs_dilation, groups)
+
+
+def _conv_weight_transpose(em, ct, x, w, result, stride, padding, lhs_dilation, rhs_dilation, groups):
+    """dW[o, c, a, b] = sum over n, p, q of x~[n, c, a*rd + p*s, b*rd + q*s] ct[n, o, p, q]: a conv2d
+    of x with batch and channels swapped, by ct as the kernel, stride and kernel dilation exchanged.
+    Groups ride in the channel dimension (g*N channels, g groups)."""
+    n, c, h, wd = shape_of(x)
+    o, i, kh, kw = shape_of(w)
+    if groups == 1:
+        images = em.transpose(x, permutation=(1, 0, 2, 3))
+    else:  # [N, C] -> [N, g, C/g] -> [C/g, g, N] -> [C/g, g*N]
+        grouped = em.transpose(em.reshape(x, shape=(n, groups, i, h, wd)), permutation=(2, 1, 0, 3, 4))
+        images = em.reshape(grouped, shape=(i, groups * n, h, wd))
+    grad = em.conv2d(images, em.transpose(ct, permutation=(1, 0, 2, 3)), stride=tuple(rhs_dilation),
+                     padding=tuple(padding), lhs_dilation=tuple(lhs_dilation), rhs_dilation=tuple(stride), groups=groups)
+    grad = em.transpose(grad, permutation=(1, 0, 2, 3))
+    if shape_of(grad)[2:] != (kh, kw):  # windows past the last output position: not part of the kernel
+        grad = em.slice(grad, start=(0, 0, 0, 0), limit=(o, i, kh, kw), stride=(1, 1, 1, 1))
+    return grad
+
+
+defbilinear("conv2d", _conv_input_transpose, _conv_weight_transpose)
+
+
+def _avg_pool_transpose(em, ct, x, result, kernel, stride, padding):
+    """avg_pool2d is a depthwise conv2d with a constant kernel of 1/(kh*kw), which flipping and
+    swapping leave unchanged: its transpose is that kernel's transposed convolution."""
+    channels = shape_of(x)[1]
+    weight = em.splat(value=1.0 / (kernel[0] * kernel[1]), shape=(channels, 1) + tuple(kernel), dtype=dtype_of(x))
+    return _transposed_conv(em, ct, weight, shape_of(x), stride, padding, (1, 1), (1, 1), channels)
+
+
+deflinear("avg_pool2d", _avg_pool_transpose)
+
+
+def _max_pool_windows(em, x, result, kernel, stride, padding):
+    """For each kernel offset: the strided slice of the (-inf padded) input that it reads, and the
+    weight of each of its elements in the window's maximum: 1/count at tied maxima, 0 elsewhere.
+    Built from kernel[0] * kernel[1] strided slices, so the rules stay in tg ops."""
+    n, c = shape_of(x)[:2]
+    oh, ow = shape_of(result)[2:]
+    padded = _pad_spatial(em, x, padding, float("-inf"))
+    windows = [dict(start=(0, 0, i, j), limit=(n, c, i + (oh - 1) * stride[0] + 1, j + (ow - 1) * stride[1] + 1),
+                    stride=(1, 1, stride[0], stride[1])) for i in range(kernel[0]) for j in range(kernel[1])]
+    hits = [em.cast(em.compare(em.slice(padded, **win), result, direction="eq"), dtype=dtype_of(x)) for win in windows]
+    count = hits[0]
+    for hit in hits[1:]:
+        count = em.add(count, hit)
+    return shape_of(padded), [(win, em.div(hit, count)) for win, hit in zip(windows, hits)]
+
+
+def _max_pool_jvp(em, t, x, result, kernel, stride, padding):
+    _, windows = _max_pool_windows(em, x, result, kernel, stride, padding)
+    tp = _pad_spatial(em, t, padding, 0.0)
+    total = None
+    for win, weight in windows:
+        total = add_any(em, total, em.mul(weight, em.slice(tp, **win)))
+    return total
+
+
+def _max_pool_vjp(em, ct, x, result, kernel, stride, padding):
+    padded_shape, windows = _max_pool_windows(em, x, result, kernel, stride, padding)
+    total = None
+    for win, weight in windows:
+        total = add_any(em, total, unslice(em, em.mul(weight, ct), padded_shape, **win))
+    return unpad(em, total, shape_of(x), interior=(0, 0, 0, 0), **_spatial_pads(padding))
+
+
+defjvp("max_pool2d", _max_pool_jvp)
+defvjp("max_pool2d", _max_pool_vjp)

@@ -7,7 +7,7 @@ on TensorSpecs: it raises VerifyError on a violation) and its reference semantic
   - MLIR verification: `verify_invariants` re-runs `infer` on every verify, so shape rules
     hold for parsed modules and after every pass, with the op's location in the diagnostic;
   - the interpreter's rule and the builders' result types.
-The AD issue adds `jvp`/`vjp` rules to the same definitions.
+Derivative rules (`jvp`, `vjp`) are attached beside each definition through the helpers in ad.py.
 """
 
 from dataclasses import dataclass, field
@@ -122,7 +122,9 @@ class OpDef:
     attrs: dict = field(default_factory=dict)  # name -> AttrKind
     doc: str = ""
     op_class: type = None
-    jvp: Callable = None  # set by the family module through the helpers in ad.py
+    jvp: Callable = None  # (em, primals, tangents, result, **attrs) -> tangent or None; see ad.py
+    vjp: Callable = None  # (em, primals, active, ct, result, **attrs) -> a cotangent (or None) per operand
+    differentiable: bool = True  # False: the result is a constant to differentiation (defzero)
 
     @property
     def full_name(self):

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from .ad import defjvp, defjvp_elementwise, deflinear, defzero
-from .core import OPS, STR, defop, require, same_as_first, spec_of
+from .ad import defelementwise, defjvp, deflinear, defvjp, defzero, dtype_of
+from .core import OPS, STR, defop, require, same_as_first
 from tgraph.dtypes import TensorSpec
 
 
@@ -80,40 +80,37 @@ def _sign(em, x):
     return em.select(em.compare(x, zero, direction="lt"), em.full_like(x, -1.0), pos)
 
 
-deflinear("neg")
-defjvp_elementwise("abs", lambda em, x, y: _sign(em, x))
-defjvp_elementwise("exp", lambda em, x, y: y)
-defjvp_elementwise("log", lambda em, x, y: em.div(em.full_like(x, 1.0), x))
-defjvp_elementwise("sqrt", lambda em, x, y: em.div(em.full_like(x, 0.5), y))
-defjvp_elementwise("rsqrt", lambda em, x, y: em.mul(em.full_like(x, -0.5), em.div(y, x)))
-defjvp_elementwise("tanh", lambda em, x, y: em.sub(em.full_like(x, 1.0), em.mul(y, y)))
-defjvp_elementwise("sigmoid", lambda em, x, y: em.mul(y, em.sub(em.full_like(x, 1.0), y)))
-# relu'(0) = 0
-defjvp_elementwise("relu", lambda em, x, y: em.cast(em.compare(x, em.zeros_like(x), direction="gt"), dtype=_dt(x)))
-defjvp_elementwise("sin", lambda em, x, y: em.cos(x))
-defjvp_elementwise("cos", lambda em, x, y: em.neg(em.sin(x)))
-defjvp_elementwise("softplus", lambda em, x, y: em.sigmoid(x))
-
-deflinear("add")
-deflinear("sub")
-defjvp("mul", lambda em, t, x, y, result: em.mul(t, y), lambda em, t, x, y, result: em.mul(x, t))
-defjvp("div", lambda em, t, x, y, result: em.div(t, y),
-       lambda em, t, x, y, result: em.neg(em.mul(t, em.div(result, y))))
-defjvp("pow", lambda em, t, x, y, result: em.mul(t, em.mul(y, em.pow(x, em.sub(y, em.full_like(y, 1.0))))),
-       lambda em, t, x, y, result: em.mul(t, em.mul(em.log(x), result)))
-
-
 def _share(em, x, y, direction):
     """Weight of x in maximum/minimum: 1 where x wins, 0 where it loses, 1/2 on ties (as JAX)."""
-    wins = em.cast(em.compare(x, y, direction=direction), dtype=_dt(x))
-    ties = em.cast(em.compare(x, y, direction="eq"), dtype=_dt(x))
+    wins = em.cast(em.compare(x, y, direction=direction), dtype=dtype_of(x))
+    ties = em.cast(em.compare(x, y, direction="eq"), dtype=dtype_of(x))
     return em.add(wins, em.scale(ties, 0.5))
 
 
-defjvp("maximum", lambda em, t, x, y, result: em.mul(t, _share(em, x, y, "gt")),
-       lambda em, t, x, y, result: em.mul(t, _share(em, y, x, "gt")))
-defjvp("minimum", lambda em, t, x, y, result: em.mul(t, _share(em, x, y, "lt")),
-       lambda em, t, x, y, result: em.mul(t, _share(em, y, x, "lt")))
+deflinear("neg", lambda em, ct, x, result: em.neg(ct))
+defelementwise("abs", lambda em, x, y: _sign(em, x))
+defelementwise("exp", lambda em, x, y: y)
+defelementwise("log", lambda em, x, y: em.div(em.full_like(x, 1.0), x))
+defelementwise("sqrt", lambda em, x, y: em.div(em.full_like(x, 0.5), y))
+defelementwise("rsqrt", lambda em, x, y: em.mul(em.full_like(x, -0.5), em.div(y, x)))
+defelementwise("tanh", lambda em, x, y: em.sub(em.full_like(x, 1.0), em.mul(y, y)))
+defelementwise("sigmoid", lambda em, x, y: em.mul(y, em.sub(em.full_like(x, 1.0), y)))
+defelementwise("relu", lambda em, x, y: em.cast(em.compare(x, em.zeros_like(x), direction="gt"), dtype=dtype_of(x)))
+defelementwise("sin", lambda em, x, y: em.cos(x))
+defelementwise("cos", lambda em, x, y: em.neg(em.sin(x)))
+defelementwise("softplus", lambda em, x, y: em.sigmoid(x))
+
+deflinear("add", lambda em, ct, x, y, result: ct, lambda em, ct, x, y, result: ct)
+deflinear("sub", lambda em, ct, x, y, result: ct, lambda em, ct, x, y, result: em.neg(ct))
+defelementwise("mul", lambda em, x, y, z: y, lambda em, x, y, z: x)
+defjvp("div", lambda em, t, x, y, result: em.div(t, y),
+       lambda em, t, x, y, result: em.neg(em.mul(t, em.div(result, y))))
+defvjp("div", lambda em, ct, x, y, result: em.div(ct, y),
+       lambda em, ct, x, y, result: em.neg(em.mul(ct, em.div(result, y))))
+defelementwise("pow", lambda em, x, y, z: em.mul(y, em.pow(x, em.sub(y, em.full_like(y, 1.0)))),
+               lambda em, x, y, z: em.mul(em.log(x), z))
+defelementwise("maximum", lambda em, x, y, z: _share(em, x, y, "gt"), lambda em, x, y, z: _share(em, y, x, "gt"))
+defelementwise("minimum", lambda em, x, y, z: _share(em, x, y, "lt"), lambda em, x, y, z: _share(em, y, x, "lt"))
 defzero("compare")
 
 
@@ -126,7 +123,6 @@ def _select_jvp(em, primals, tangents, result):
 
 
 OPS["select"].jvp = _select_jvp
-
-
-def _dt(value):
-    return spec_of(value.type).dtype
+defvjp("select", None,
+       lambda em, ct, pred, a, b, result: em.select(pred, ct, em.zeros_like(ct)),
+       lambda em, ct, pred, a, b, result: em.select(pred, em.zeros_like(ct), ct))

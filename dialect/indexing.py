@@ -5,7 +5,8 @@ reads or writes the nearest row rather than memory out of bounds."""
 
 import numpy as np
 
-from .core import I64, OPS, defop, require
+from .ad import deflinear, shape_of
+from .core import I64, defop, require
 from tgraph.dtypes import TensorSpec
 
 
@@ -46,7 +47,6 @@ defop("scatter_add", "indexing", ("indices", "updates"), _infer_scatter_add, _sc
 
 
 # ----------------------------------------------------------------------------- derivatives
-OPS["gather"].jvp = lambda em, primals, tangents, result: (
-    None if tangents[0] is None else em.gather(tangents[0], primals[1]))  # linear in the table
-OPS["scatter_add"].jvp = lambda em, primals, tangents, result, rows: (
-    None if tangents[1] is None else em.scatter_add(primals[0], tangents[1], rows=rows))  # linear in the updates
+# gather is linear in the table and scatter_add in the updates; each is the other's transpose.
+deflinear("gather", lambda em, ct, table, indices, result: em.scatter_add(indices, ct, rows=shape_of(table)[0]), None)
+deflinear("scatter_add", None, lambda em, ct, indices, updates, result, rows: em.gather(ct, indices))

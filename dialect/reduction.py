@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from .ad import deflinear
-from .core import I64_ARRAY, OPS, check_axes, defop, require, spec_of
+from .ad import defjvp, deflinear, defvjp, dtype_of, shape_of
+from .core import I64_ARRAY, check_axes, defop, require
 from tgraph.dtypes import TensorSpec
 
 
@@ -29,20 +29,21 @@ defop("reduce_max", "reduction", ("x",), _infer_reduce, _reduce_max,
 
 
 # ----------------------------------------------------------------------------- derivatives
-deflinear("reduce_sum")
+def _kept(x, axes):
+    return tuple(d for d in range(len(shape_of(x))) if d not in axes)
 
 
-def _reduce_max_jvp(em, primals, tangents, result, axes):
-    """The tangent at the maximum, shared evenly among tied maxima (as JAX)."""
-    (x,), (t,) = primals, tangents
-    if t is None:
-        return None
-    spec = spec_of(x.type)
-    kept = [d for d in range(spec.rank) if d not in axes]
-    peak = em.broadcast_in_dim(result, dims=tuple(kept), shape=spec.shape)
-    hits = em.cast(em.compare(x, peak, direction="eq"), dtype=spec.dtype)
-    count = em.reduce_sum(hits, axes=axes)
-    return em.div(em.reduce_sum(em.mul(hits, t), axes=axes), count)
+deflinear("reduce_sum", lambda em, ct, x, result, axes: em.broadcast_in_dim(ct, dims=_kept(x, axes), shape=shape_of(x)))
 
 
-OPS["reduce_max"].jvp = _reduce_max_jvp
+def _argmax_weights(em, x, result, axes):
+    """1/count at each of the tied maxima of x, 0 elsewhere (as JAX, the derivative is shared evenly)."""
+    peak = em.broadcast_in_dim(result, dims=_kept(x, axes), shape=shape_of(x))
+    hits = em.cast(em.compare(x, peak, direction="eq"), dtype=dtype_of(x))
+    count = em.broadcast_in_dim(em.reduce_sum(hits, axes=axes), dims=_kept(x, axes), shape=shape_of(x))
+    return em.div(hits, count)
+
+
+defjvp("reduce_max", lambda em, t, x, result, axes: em.reduce_sum(em.mul(_argmax_weights(em, x, result, axes), t), axes=axes))
+defvjp("reduce_max", lambda em, ct, x, result, axes: em.mul(
+    _argmax_weights(em, x, result, axes), em.broadcast_in_dim(ct, dims=_kept(x, axes), shape=shape_of(x))))

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .ad import deflinear
+from .ad import deflinear, defvjp, shape_of, unpad, unslice
 from .core import F64, I64, I64_ARRAY, OPS, check_axes, check_len, defop, require
 from tgraph.dtypes import TensorSpec
 
@@ -126,8 +126,37 @@ defop("pad", "shape", ("x",), _infer_pad, _pad,
 
 
 # ----------------------------------------------------------------------------- derivatives: all linear
-for _name in ("broadcast_in_dim", "reshape", "transpose", "reverse", "slice", "concat"):
-    deflinear(_name)
+def _unbroadcast(em, ct, x, result, dims, shape):
+    """Sum over the dimensions that broadcasting created or stretched, then restore x's shape."""
+    x_shape = shape_of(x)
+    summed = [d for d in range(len(shape)) if d not in dims]
+    summed += [d for i, d in enumerate(dims) if x_shape[i] == 1 and shape[d] != 1]
+    if summed:
+        ct = em.reduce_sum(ct, axes=tuple(sorted(summed)))
+    return ct if shape_of(ct) == x_shape else em.reshape(ct, shape=x_shape)
+
+
+def _untranspose(em, ct, x, result, permutation):
+    inverse = [0] * len(permutation)
+    for i, p in enumerate(permutation):
+        inverse[p] = i
+    return em.transpose(ct, permutation=tuple(inverse))
+
+
+def _concat_part(em, ct, part, offset, axis):
+    shape = shape_of(part)
+    start = tuple(offset if d == axis else 0 for d in range(len(shape)))
+    limit = tuple(offset + n if d == axis else n for d, n in enumerate(shape))
+    return em.slice(ct, start=start, limit=limit, stride=(1,) * len(shape))
+
+
+deflinear("broadcast_in_dim", _unbroadcast)
+deflinear("reshape", lambda em, ct, x, result, shape: em.reshape(ct, shape=shape_of(x)))
+deflinear("transpose", _untranspose)
+deflinear("reverse", lambda em, ct, x, result, axes: em.reverse(ct, axes=axes))
+deflinear("slice", lambda em, ct, x, result, **window: unslice(em, ct, shape_of(x), **window))
+deflinear("concat", lambda em, ct, x, y, result, axis: _concat_part(em, ct, x, 0, axis),
+          lambda em, ct, x, y, result, axis: _concat_part(em, ct, y, shape_of(x)[axis], axis))
 
 
 def _pad_jvp(em, primals, tangents, result, low, high, interior, value):
@@ -136,3 +165,4 @@ def _pad_jvp(em, primals, tangents, result, low, high, interior, value):
 
 
 OPS["pad"].jvp = _pad_jvp  # the padding value is a constant: its tangent is zero
+defvjp("pad", lambda em, ct, x, result, low, high, interior, value: unpad(em, ct, shape_of(x), low, high, interior))

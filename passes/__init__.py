@@ -5,7 +5,7 @@ tgraph and upstream passes into one MLIR PassManager."""
 
 from .base import ModulePass, PassFailure, PipelineError
 from .pipeline import PASSES, build_pass_manager, parse_pipeline, register_pass
-from . import tg_generate_tangent  # noqa: F401  (registers the pass)
+from . import tg_generate_adjoint, tg_generate_tangent  # noqa: F401  (registers the passes)
 
 __all__ = ["ModulePass", "PassFailure", "PipelineError", "PASSES", "build_pass_manager", "parse_pipeline",
            "register_pass"]

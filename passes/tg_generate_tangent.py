@@ -1,6 +1,6 @@
 """tg-generate-tangent: forward mode. For `@f(x1..xn) -> (y1..ym)` emit
 `@f_jvp(x1..xn, dx_i for i in wrt) -> (y1..ym, dy_j for each floating-point y_j)`, the tangent
-computed alongside the primal in one sweep, in tg ops (so it can be differentiated again).
+computed alongside the primal in one sweep (`primal=false` returns the dy_j alone), in tg ops (so it can be differentiated again).
 
 Symbolic zeros: a value that does not depend on a differentiated input has no tangent, and no
 arithmetic is emitted for it; zeros are materialized only where an output needs one."""
@@ -46,6 +46,15 @@ def differentiable_inputs(fop, wrt):
     return sorted(set(wrt))
 
 
+def float_results(fop, outputs):
+    """Indices of the floating-point results, the ones that have derivatives."""
+    found = [i for i, v in enumerate(outputs) if is_float(spec_of(v.type).dtype)]
+    if not found:
+        name = ir.StringAttr(fop.attributes["sym_name"]).value
+        raise PassFailure(f"@{name} has no floating-point result to differentiate", fop.location)
+    return found
+
+
 def insert_function(module, after, name, inputs, results):
     with ir.InsertionPoint(module.regions[0].blocks[0]), after.location:
         existing = [ir.StringAttr(op.attributes["sym_name"]).value
@@ -78,6 +87,7 @@ class GenerateTangent(ModulePass):
     func: str = dataclasses.field(default="", metadata={"help": "function to differentiate (default: the first)"})
     wrt: tuple[int, ...] = dataclasses.field(default=(), metadata={"help": "differentiated arguments (default: all float)"})
     out: str = dataclasses.field(default="", metadata={"help": "name of the generated function (default: <func>_jvp)"})
+    primal: bool = dataclasses.field(default=True, metadata={"help": "also return the primal results (false: tangents only)"})
 
     def run(self, module):
         fop = find_function(module, self.func)
@@ -86,12 +96,11 @@ class GenerateTangent(ModulePass):
         block = fop.regions[0].blocks[0]
         ret = list(block.operations)[-1]
         outputs = list(ret.operands)
-        float_outputs = [i for i, v in enumerate(outputs) if is_float(spec_of(v.type).dtype)]
-        if not float_outputs:
-            raise PassFailure(f"@{name} has no floating-point result to differentiate", fop.location)
+        float_outputs = float_results(fop, outputs)
         arg_types = [a.type for a in block.arguments]
+        values = outputs if self.primal else []
         new, entry = insert_function(module, fop, self.out or f"{name}_jvp", arg_types + [arg_types[i] for i in wrt],
-                                     [v.type for v in outputs] + [outputs[i].type for i in float_outputs])
+                                     [v.type for v in values] + [outputs[i].type for i in float_outputs])
         with ir.InsertionPoint(entry):
             env = dict(zip(block.arguments, entry.arguments))
             tangent = {block.arguments[i]: entry.arguments[len(arg_types) + k] for k, i in enumerate(wrt)}
@@ -108,4 +117,4 @@ class GenerateTangent(ModulePass):
             em = Emitter(ret.location)
             dys = [tangent[outputs[i]] if outputs[i] in tangent else em.zeros_like(env[outputs[i]])
                    for i in float_outputs]
-            func.ReturnOp([env[v] for v in outputs] + dys, loc=ret.location)
+            func.ReturnOp([env[v] for v in values] + dys, loc=ret.location)

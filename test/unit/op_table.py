@@ -225,6 +225,21 @@ for xs, ws, kw in [((1, 1, 5, 5), (1, 1, 3, 3), {}),
              tol=1e-5)
 case("conv2d", lambda x, w, b: tg.conv2d(x, w, b, padding=1), [spec((1, 2, 4, 4)), spec((3, 2, 3, 3)), spec((3,))],
      lambda x, w, b: np_conv2d(x, w, padding=(1, 1, 1, 1)) + b.reshape(1, 3, 1, 1), tol=1e-5, name="bias")
+
+def np_dilated_cropped(x, lhs_dilation, crop):
+    """Zeros between input elements, then crop (top, bottom, left, right)."""
+    n, c, h, w = x.shape
+    out = np.zeros((n, c, (h - 1) * lhs_dilation[0] + 1, (w - 1) * lhs_dilation[1] + 1), x.dtype)
+    out[:, :, ::lhs_dilation[0], ::lhs_dilation[1]] = x
+    return out[:, :, crop[0]:out.shape[2] - crop[1], crop[2]:out.shape[3] - crop[3]]
+
+
+# The builders do not expose input dilation (the derivative rules use it): emit the op directly.
+case("conv2d", lambda x, w: x.trace.emit("conv2d", [x, w], stride=(2, 1), padding=(-1, 0, 0, -2), lhs_dilation=(2, 3),
+                                         rhs_dilation=(1, 2), groups=1),
+     [spec((1, 2, 4, 5)), spec((3, 2, 2, 2))],
+     lambda x, w: np_conv2d(np_dilated_cropped(x, (2, 3), (1, 0, 0, 2)), w, (2, 1), dilation=(1, 2)), tol=1e-5,
+     name="input-dilation-crop")
 for xs, kernel, stride, padding in [((1, 1, 4, 4), 2, None, 0), ((2, 3, 7, 5), 3, 2, 1), ((1, 2, 5, 6), (2, 3), (1, 2), 0)]:
     k2, s2 = tg.ops._pair(kernel, "", ""), tg.ops._pair(stride if stride else kernel, "", "")
     p4 = tg.ops._padding4(padding, "")
