@@ -100,8 +100,11 @@ defelementwise("sin", lambda em, x, y: em.cos(x))
 defelementwise("cos", lambda em, x, y: em.neg(em.sin(x)))
 defelementwise("softplus", lambda em, x, y: em.sigmoid(x))
 
-deflinear("add", lambda em, ct, x, y, result: ct, lambda em, ct, x, y, result: ct)
-deflinear("sub", lambda em, ct, x, y, result: ct, lambda em, ct, x, y, result: em.neg(ct))
+# add and sub pass a tangent or cotangent through, negated for sub's rhs: one rule serves both modes
+# and a missing operand costs nothing (no add of zeros).
+for _name, _rhs in (("add", lambda em, t, x, y, result: t), ("sub", lambda em, t, x, y, result: em.neg(t))):
+    defjvp(_name, lambda em, t, x, y, result: t, _rhs)
+    defvjp(_name, lambda em, t, x, y, result: t, _rhs)
 defelementwise("mul", lambda em, x, y, z: y, lambda em, x, y, z: x)
 defjvp("div", lambda em, t, x, y, result: em.div(t, y),
        lambda em, t, x, y, result: em.neg(em.mul(t, em.div(result, y))))

@@ -22,7 +22,7 @@ def _copy(graph):
 
 
 def _run(module, passes, graph_name):
-    pm = build_pass_manager(list(passes) + ["canonicalize", "cse"])
+    pm = build_pass_manager(list(passes) + ["tg-simplify", "canonicalize", "cse"])
     try:
         pm.run(module.operation)
     except ir.MLIRError as err:
@@ -31,7 +31,7 @@ def _run(module, passes, graph_name):
 
 
 def run_passes(graph, passes, entry):
-    """Copy graph's module, run `passes` (then canonicalize and cse), return the Graph entered at `entry`."""
+    """Copy graph's module, run `passes` (then tg-simplify, canonicalize and cse), return the Graph entered at `entry`."""
     with dialect.context():
         module = _copy(graph)
         _run(module, passes, graph.name)

@@ -6,7 +6,7 @@
 // d tanh = (1 - tanh^2) * d(x*w) and d(x*w) = dx*w + x*dw.
 // CHECK-LABEL: func.func @f_jvp(%arg0: tensor<3xf32>, %arg1: tensor<3xf32>, %arg2: tensor<3xf32>, %arg3: tensor<3xf32>) -> (tensor<3xf32>, tensor<3xf32>)
 // CHECK: %[[P:.*]] = "tg.mul"(%arg0, %arg1)
-// CHECK: %[[A:.*]] = "tg.mul"(%arg2, %arg1)
+// CHECK: %[[A:.*]] = "tg.mul"(%arg1, %arg2)
 // CHECK: %[[B:.*]] = "tg.mul"(%arg0, %arg3)
 // CHECK: %[[DP:.*]] = "tg.add"(%[[A]], %[[B]])
 // CHECK: %[[Y:.*]] = "tg.tanh"(%[[P]])
