@@ -81,4 +81,10 @@ def op_reference():
         operands = ", ".join(opdef.operands) or "-"
         doc = opdef.doc.replace("|", "\\|")
         lines.append(f"| `tg.{opdef.name}` | {operands} | {attrs} | {doc} |")
+    lines += ["", "## Derivatives", "",
+              "Every op has a JVP rule and a VJP (transpose) rule beside its definition, written in tg ops, so",
+              "derivatives can be differentiated again. Not differentiated (a constant to differentiation, zero",
+              "derivative): " + ", ".join(f"`tg.{o.name}`" for o in OPS.values() if not o.differentiable) + ";",
+              "integer and i1 values never carry derivatives. Conventions at kinks and ties:", ""]
+    lines += [f"- `tg.{o.name}`: {o.derivative_note}" for o in OPS.values() if o.derivative_note]
     return "\n".join(lines) + "\n"

@@ -112,6 +112,11 @@ def defzero(name):
     opdef.differentiable = False
 
 
+def convention(name, text):
+    """Document a derivative convention (a kink, a tie) in the op reference."""
+    OPS[name].derivative_note = text
+
+
 def unpad(em, ct, shape, low, high, interior):
     """Transpose of pad(x, low, high, interior) for x of `shape`: restore what negative edges
     cropped (with zeros), then take every (interior + 1)-th element from the low edge."""

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .ad import defzero, dtype_of
+from .ad import convention, defzero, dtype_of
 from .core import ELEMENT_TYPE, OPS, defop, spec_of
 from tgraph.dtypes import TensorSpec, is_float, to_numpy
 
@@ -42,3 +42,4 @@ def _cast_vjp(em, primals, active, ct, result, dtype):
 OPS["cast"].jvp = _cast_jvp
 OPS["cast"].vjp = _cast_vjp
 defzero("stop_gradient")
+convention("cast", "float to float passes the derivative through (rounded); to or from integers and i1: zero")

@@ -6,7 +6,7 @@ of its derivative a conv2d too."""
 
 import numpy as np
 
-from .ad import add_any, defbilinear, defjvp, deflinear, defvjp, dtype_of, shape_of, unpad, unslice
+from .ad import add_any, convention, defbilinear, defjvp, deflinear, defvjp, dtype_of, shape_of, unpad, unslice
 from .core import I64, I64_ARRAY, check_len, defop, require
 from tgraph.dtypes import TensorSpec
 
@@ -213,3 +213,4 @@ def _max_pool_vjp(em, ct, x, result, kernel, stride, padding):
 
 defjvp("max_pool2d", _max_pool_jvp)
 defvjp("max_pool2d", _max_pool_vjp)
+convention("max_pool2d", "tied maxima in a window share the derivative evenly (like reduce_max)")

@@ -125,6 +125,7 @@ class OpDef:
     jvp: Callable = None  # (em, primals, tangents, result, **attrs) -> tangent or None; see ad.py
     vjp: Callable = None  # (em, primals, active, ct, result, **attrs) -> a cotangent (or None) per operand
     differentiable: bool = True  # False: the result is a constant to differentiation (defzero)
+    derivative_note: str = ""  # a convention at a kink or tie, for the op reference
 
     @property
     def full_name(self):

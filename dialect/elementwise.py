@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .ad import defelementwise, defjvp, deflinear, defvjp, defzero, dtype_of
+from .ad import convention, defelementwise, defjvp, deflinear, defvjp, defzero, dtype_of
 from .core import OPS, STR, defop, require, same_as_first
 from tgraph.dtypes import TensorSpec
 
@@ -129,3 +129,10 @@ OPS["select"].jvp = _select_jvp
 defvjp("select", None,
        lambda em, ct, pred, a, b, result: em.select(pred, ct, em.zeros_like(ct)),
        lambda em, ct, pred, a, b, result: em.select(pred, em.zeros_like(ct), ct))
+
+convention("abs", "abs'(0) = 0")
+convention("relu", "relu'(0) = 0")
+convention("maximum", "on ties (x == y) each operand gets half the derivative, as JAX")
+convention("minimum", "on ties (x == y) each operand gets half the derivative, as JAX")
+convention("pow", "d/dy uses log(x): NaN for x <= 0 (as JAX); d/dx = y x^(y-1)")
+convention("select", "the predicate is not differentiated; each branch gets the derivative where it is chosen")

@@ -5,7 +5,7 @@ reads or writes the nearest row rather than memory out of bounds."""
 
 import numpy as np
 
-from .ad import deflinear, shape_of
+from .ad import convention, deflinear, shape_of
 from .core import I64, defop, require
 from tgraph.dtypes import TensorSpec
 
@@ -50,3 +50,5 @@ defop("scatter_add", "indexing", ("indices", "updates"), _infer_scatter_add, _sc
 # gather is linear in the table and scatter_add in the updates; each is the other's transpose.
 deflinear("gather", lambda em, ct, table, indices, result: em.scatter_add(indices, ct, rows=shape_of(table)[0]), None)
 deflinear("scatter_add", None, lambda em, ct, indices, updates, result, rows: em.gather(ct, indices))
+convention("gather", "linear in the table (transpose: scatter_add); indices are not differentiated")
+convention("scatter_add", "linear in the updates (transpose: gather); indices are not differentiated")

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .ad import defjvp, deflinear, defvjp, dtype_of, shape_of
+from .ad import convention, defjvp, deflinear, defvjp, dtype_of, shape_of
 from .core import I64_ARRAY, check_axes, defop, require
 from tgraph.dtypes import TensorSpec
 
@@ -47,3 +47,4 @@ def _argmax_weights(em, x, result, axes):
 defjvp("reduce_max", lambda em, t, x, result, axes: em.reduce_sum(em.mul(_argmax_weights(em, x, result, axes), t), axes=axes))
 defvjp("reduce_max", lambda em, ct, x, result, axes: em.mul(
     _argmax_weights(em, x, result, axes), em.broadcast_in_dim(ct, dims=_kept(x, axes), shape=shape_of(x))))
+convention("reduce_max", "tied maxima share the derivative evenly, as JAX")

@@ -65,3 +65,21 @@ def test_stop_gradient_blocks():
     _, dz = tg.jvp(tg.trace(tg.stop_gradient, [tg.f64[3]]))(x, dx)
     np.testing.assert_array_equal(dz, 0.0)
     np.testing.assert_array_equal(tg.vjp(tg.trace(tg.stop_gradient, [tg.f64[3]]))(x, dx), 0.0)
+
+
+CONVENTIONS = [  # (function, input, derivative of sum(f(x)) at x, as documented in the op reference)
+    (tg.relu, [0.0, -1.0, 2.0], [0.0, 0.0, 1.0]),
+    (tg.abs, [0.0, -1.0, 2.0], [0.0, -1.0, 1.0]),
+    (lambda x: tg.maximum(x, tg.zeros_like(x)), [0.0, -1.0, 2.0], [0.5, 0.0, 1.0]),
+    (lambda x: tg.minimum(x, tg.zeros_like(x)), [0.0, -1.0, 2.0], [0.5, 1.0, 0.0]),
+    (lambda x: tg.max(x), [3.0, 1.0, 3.0], [0.5, 0.0, 0.5]),
+    (lambda x: tg.max_pool2d(x.reshape(1, 1, 1, 3), (1, 3)), [3.0, 3.0, 3.0], [1 / 3, 1 / 3, 1 / 3]),
+]
+
+
+@pytest.mark.parametrize("fn,x,expected", CONVENTIONS, ids=["relu", "abs", "maximum", "minimum", "reduce_max", "max_pool"])
+def test_kink_and_tie_conventions(fn, x, expected):
+    graph = tg.trace(lambda v: tg.sum(fn(v)), [tg.f64[3]])
+    np.testing.assert_allclose(tg.grad(graph)(np.array(x)), expected)
+    jacobian_row_sums = [tg.jvp(graph)(np.array(x), np.eye(3)[k])[1] for k in range(3)]
+    np.testing.assert_allclose(jacobian_row_sums, expected)
