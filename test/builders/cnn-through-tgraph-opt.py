@@ -15,8 +15,11 @@ print(tg.trace(cnn, [tg.f32[2, 1, 8, 8], tg.f32[3, 1, 3, 3], tg.f32[12, 5], tg.i
 
 # CHECK-LABEL: func.func @cnn(
 # CHECK-LABEL: func.func @cnn_grad(%arg0: tensor<2x1x8x8xf32>, %arg1: tensor<3x1x3x3xf32>, %arg2: tensor<12x5xf32>, %arg3: tensor<2xi32>) -> (tensor<3x1x3x3xf32>, tensor<12x5xf32>)
-# The kernel's gradient is a convolution of the input by the output's cotangent.
-# CHECK: "tg.conv2d"(%{{.*}}, %{{.*}}) {groups = 1 : i64, lhs_dilation = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, rhs_dilation = array<i64: 2, 2>, stride = array<i64: 1, 1>} : (tensor<1x2x8x8xf32>, tensor<3x2x4x4xf32>) -> tensor<1x3x3x3xf32>
+# The kernel's gradient is a convolution of the input (batch and channels swapped) by the output's
+# cotangent, stride and dilation exchanged; the window positions past the kernel are sliced off.
+# CHECK: %[[DK:.*]] = "tg.conv2d"(%{{.*}}, %{{.*}}) {groups = 1 : i64, lhs_dilation = array<i64: 1, 1>, padding = array<i64: 1, 1, 1, 1>, rhs_dilation = array<i64: 2, 2>, stride = array<i64: 1, 1>} : (tensor<1x2x8x8xf32>, tensor<3x2x4x4xf32>) -> tensor<1x3x4x4xf32>
+# CHECK: %[[T:.*]] = "tg.transpose"(%[[DK]]) {permutation = array<i64: 1, 0, 2, 3>}
+# CHECK: "tg.slice"(%[[T]]) {limit = array<i64: 3, 1, 3, 3>, start = array<i64: 0, 0, 0, 0>, stride = array<i64: 1, 1, 1, 1>} : (tensor<3x1x4x4xf32>) -> tensor<3x1x3x3xf32>
 # CHECK-LABEL: func.func @cnn_grad_vjp(%arg0: tensor<2x1x8x8xf32>, %arg1: tensor<3x1x3x3xf32>, %arg2: tensor<12x5xf32>, %arg3: tensor<2xi32>, %arg4: tensor<3x1x3x3xf32>, %arg5: tensor<12x5xf32>) -> tensor<3x1x3x3xf32>
 # CHECK-LABEL: func.func @cnn_grad_value_and_grad(
 # CHECK-LABEL: func.func @cnn_grad_jvp(%arg0: tensor<2x1x8x8xf32>, %arg1: tensor<3x1x3x3xf32>, %arg2: tensor<12x5xf32>, %arg3: tensor<2xi32>, %arg4: tensor<3x1x3x3xf32>, %arg5: tensor<12x5xf32>) -> (tensor<3x1x3x3xf32>, tensor<12x5xf32>, tensor<3x1x3x3xf32>, tensor<12x5xf32>)
