@@ -14,7 +14,11 @@ def _cast(x, dtype):
     if target.kind == "i" and x.dtype.kind == "f":
         # Truncate toward zero; NaN becomes 0 and out-of-range saturates (defined, unlike C's cast).
         info = np.iinfo(target)
-        return np.clip(np.nan_to_num(np.trunc(x.astype(np.float64)), nan=0.0), info.min, info.max).astype(target)
+        t = np.nan_to_num(np.trunc(x.astype(np.float64)), nan=0.0, posinf=np.inf, neginf=-np.inf)
+        # Compare in floats against the exact powers of two: np.clip's bound 2^63 - 1 would round up.
+        high, low = t >= -float(info.min), t < float(info.min)
+        out = np.where(high | low, 0, t).astype(target)
+        return np.where(high, info.max, np.where(low, info.min, out)).astype(target)
     return x.astype(target)
 
 

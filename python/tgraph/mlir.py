@@ -29,6 +29,7 @@ arith = _load("dialects.arith")
 math = _load("dialects.math")
 tensor = _load("dialects.tensor")
 linalg = _load("dialects.linalg")
+scf = _load("dialects.scf")
 irdl = _load("dialects.irdl")
 ext = _load("dialects.ext")
 

@@ -1,0 +1,79 @@
+"""tg-cpu-pipeline: a tg module to the LLVM dialect for the CPU JIT (tgraph.backend_cpu).
+
+Every public function gets the C interface (`_mlir_ciface_<name>`) and returns its results
+through trailing out-parameters: the caller passes fresh output buffers, so results never alias
+inputs or constants and nothing has to be freed across the boundary."""
+
+import dataclasses
+
+from tgraph.mlir import ir, linalg
+
+from .base import ModulePass
+from .pipeline import register_pass
+
+# The one place the CPU pipeline is spelled out; code generation strategy (tiling, vectorization,
+# threads) will be inserted between fusion and bufferization.
+CPU_PIPELINE = (
+    "tg-to-linalg",
+    "canonicalize",
+    "linalg-fuse-elementwise-ops",
+    "canonicalize",
+    "cse",
+    "func.func(llvm-request-c-wrappers)",
+    "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
+    "buffer-results-to-out-params{hoist-static-allocs=true modify-public-functions=true}",
+    "buffer-deallocation-pipeline",
+    "convert-bufferization-to-memref",
+    "tg-strided-copy-to-linalg",
+    "convert-linalg-to-loops",
+    "lower-affine",
+    "convert-scf-to-cf",
+    "expand-strided-metadata",
+    "lower-affine",  # the offset arithmetic of dynamic subviews
+    "finalize-memref-to-llvm",
+    "arith-expand{include-bf16=true}",
+    "convert-math-to-llvm",
+    "convert-arith-to-llvm",
+    "convert-cf-to-llvm",
+    "convert-func-to-llvm",
+    "convert-index-to-llvm",
+    "convert-ub-to-llvm",
+    "reconcile-unrealized-casts",
+)
+
+
+@register_pass
+@dataclasses.dataclass
+class CpuPipeline(ModulePass):
+    name = "tg-cpu-pipeline"
+    summary = "tg -> linalg -> fused, bufferized loops -> LLVM dialect, for the CPU JIT"
+    is_pipeline = True
+
+    def pipeline(self):
+        return ", ".join(CPU_PIPELINE)
+
+
+def _identity_layout(memref_type):
+    t = ir.MemRefType(memref_type)
+    return t.affine_map == ir.AffineMap.get_identity(t.rank)
+
+
+@register_pass
+@dataclasses.dataclass
+class StridedCopyToLinalg(ModulePass):
+    name = "tg-strided-copy-to-linalg"
+    summary = "memref.copy between non-identity layouts -> linalg.copy (LLVM lowering would call a runtime library)"
+
+    def run(self, module):
+        copies = []
+
+        def collect(op):
+            if op.name == "memref.copy" and not all(_identity_layout(v.type) for v in op.operands):
+                copies.append(op)
+            return ir.WalkResult.ADVANCE
+
+        module.walk(collect)
+        for copy in copies:
+            with ir.InsertionPoint(copy), copy.location:
+                linalg.copy(copy.operands[0], outs=[copy.operands[1]])
+            copy.erase()

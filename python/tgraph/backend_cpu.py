@@ -1,0 +1,174 @@
+"""CpuExecutable: a tg function compiled for this CPU (tg-cpu-pipeline, then the LLVM JIT) and
+called on numpy arrays.
+
+The compiled function takes one memref descriptor per input and one per result (the pipeline
+turns results into trailing out-parameters), all through its C interface. Inputs are passed
+without copies when they are C-contiguous with the right dtype; results are written straight
+into fresh numpy arrays that belong to the caller."""
+
+import ctypes
+
+import numpy as np
+
+from tgraph import dialect
+from tgraph.dialect import VerifyError
+from .errors import TGraphError, TGraphTypeError, user_facing
+from .mlir import execution_engine, ir
+
+_DESCRIPTOR_TYPES = {}
+
+
+def _descriptor_type(rank):
+    """MLIR's ranked memref descriptor: {allocated, aligned, offset, sizes[rank], strides[rank]}
+    (the element type is only behind the pointers, so one struct per rank serves every dtype)."""
+    if rank not in _DESCRIPTOR_TYPES:
+        fields = [("allocated", ctypes.c_void_p), ("aligned", ctypes.c_void_p), ("offset", ctypes.c_int64)]
+        if rank:
+            fields += [("sizes", ctypes.c_int64 * rank), ("strides", ctypes.c_int64 * rank)]
+        _DESCRIPTOR_TYPES[rank] = type(f"MemRef{rank}D", (ctypes.Structure,), {"_fields_": fields})
+    return _DESCRIPTOR_TYPES[rank]
+
+
+def _descriptor(array):
+    """A descriptor over a C-contiguous array's own memory (strides in elements)."""
+    d = _descriptor_type(array.ndim)()
+    d.allocated = d.aligned = array.ctypes.data
+    d.offset = 0
+    if array.ndim:
+        d.sizes[:] = array.shape
+        d.strides[:] = [s // array.itemsize for s in array.strides] if array.size else [0] * array.ndim
+    return d
+
+
+# JIT-compiled symbols resolve against the process too: a function called `exp` or `tanh` would
+# capture libm's calls. A dot cannot occur in a C name, so prefixed names never collide.
+SYMBOL_PREFIX = "tgraph."
+
+
+def _read_only_arguments(fop):
+    """Mark every argument `bufferization.writable = false`: bufferization then copies before
+    writing, so the caller's arrays (passed in place) are never changed."""
+    n_args = len(ir.FunctionType(ir.TypeAttr(fop.attributes["function_type"]).value).inputs)
+    existing = list(ir.ArrayAttr(fop.attributes["arg_attrs"])) if "arg_attrs" in fop.attributes else [None] * n_args
+    dicts = []
+    for attrs in existing:
+        entries = {a.name: a.attr for a in ir.DictAttr(attrs)} if attrs is not None else {}
+        entries["bufferization.writable"] = ir.BoolAttr.get(False)
+        dicts.append(ir.DictAttr.get(entries))
+    fop.attributes["arg_attrs"] = ir.ArrayAttr.get(dicts)
+
+
+def _prepare_functions(module):
+    for op in module.body.operations:
+        if op.operation.name == "func.func":
+            name = ir.StringAttr(op.attributes["sym_name"]).value
+            ir.SymbolTable.replace_all_symbol_uses(name, SYMBOL_PREFIX + name, module.operation)
+            ir.SymbolTable.set_symbol_name(op, SYMBOL_PREFIX + name)
+            _read_only_arguments(op)
+
+
+def _diagnostics(err):
+    lines = [f"{d.location}: {d.message}" for d in err.error_diagnostics]
+    return "\n".join(lines) or str(err).strip()
+
+
+def conform(arrays, specs, where, what, names=None):
+    """Arrays matching `specs` exactly (dtype, shape, C-contiguous and aligned), converting where
+    nothing is lost: within a kind (f64 -> f32, lists, Python scalars), or integers and bools to
+    floats, as the interpreter does. A TGraphError names the argument (`names[i]` if given) otherwise."""
+    if len(arrays) != len(specs):
+        raise TGraphError(f"{where}: expected {len(specs)} {what}, got {len(arrays)}")
+    out = []
+    for i, (a, spec) in enumerate(zip(arrays, specs)):
+        label = f"{what[:-1]} {i}" + (f" ('{names[i]}')" if names else "")
+        try:
+            array = np.asarray(a)
+        except (TypeError, ValueError):
+            raise TGraphTypeError(f"{where}: {label} is a {type(a).__name__}, not an array") from None
+        if array.shape != spec.shape:
+            raise TGraphError(f"{where}: {label} must have shape {spec.shape} ({spec}), got shape {array.shape}")
+        if array.dtype != spec.np_dtype:
+            if not (np.can_cast(array.dtype, spec.np_dtype, "same_kind")
+                    or array.dtype.kind in "iub" and spec.np_dtype.kind == "f"):
+                raise TGraphTypeError(f"{where}: {label} must be {spec} ({np.dtype(spec.np_dtype).name}), "
+                                      f"got an array of {array.dtype}")
+            array = array.astype(spec.np_dtype)
+        if not (array.flags.c_contiguous and array.flags.aligned):  # else used in place, never written
+            array = np.array(array, order="C")
+        out.append(array)
+    return out
+
+
+class CpuExecutable:
+    """`CpuExecutable(module, func_name)(*arrays)` -> list of numpy arrays, one per result.
+
+    `module` is tg IR text, an ir.Module or a tgraph.Graph; `func_name` defaults to the Graph's
+    entry or the module's first function. The module is compiled from a copy: it is not changed.
+    `log(pass name, module operation)`, when given, is called after every pass of the pipeline
+    (the pipeline then runs one pass at a time)."""
+
+    @user_facing
+    def __init__(self, module, func_name=None, log=None):
+        from .graph import Graph
+
+        if isinstance(module, Graph):
+            func_name = func_name or module.name
+            module = module.module
+        if isinstance(module, ir.Module):
+            module = module.operation.get_asm(enable_debug_info=True)
+        if not isinstance(module, str):
+            raise TGraphTypeError(f"CpuExecutable needs tg IR text, an ir.Module or a tgraph.Graph, got {type(module).__name__}")
+        with dialect.context():
+            try:
+                self._module = ir.Module.parse(module)
+            except ir.MLIRError as err:
+                raise TGraphError(f"cannot parse the module: {_diagnostics(err)}") from None
+            graph = Graph(self._module, func_name)
+            self.name = graph.name
+            try:
+                self.input_specs, self.output_specs = graph._signature()
+            except VerifyError as err:
+                raise TGraphError(f"@{self.name} cannot run on the CPU: its signature must be static tensors "
+                                  f"of tg element types ({err})") from None
+            self._compile(log)
+
+    def _compile(self, log):
+        from tgraph.passes import PipelineError, build_pass_manager
+        from tgraph.passes.pipeline import expand, parse_pipeline
+
+        _prepare_functions(self._module)
+        symbol = "_mlir_ciface_" + SYMBOL_PREFIX + self.name
+        try:
+            if log is None:
+                build_pass_manager("tg-cpu-pipeline").run(self._module.operation)
+            else:
+                for name, _, element in expand(parse_pipeline("tg-cpu-pipeline")):
+                    build_pass_manager(element).run(self._module.operation)
+                    log(element, self._module.operation)
+        except (ir.MLIRError, PipelineError) as err:
+            detail = _diagnostics(err) if isinstance(err, ir.MLIRError) else str(err)
+            raise TGraphError(f"cannot compile @{self.name} for the CPU:\n{detail}") from None
+        self._engine = execution_engine.ExecutionEngine(self._module, opt_level=3)
+        # Symbols the JIT cannot resolve surface here, as a missing function, not later as a crash.
+        if not self._engine.raw_lookup(symbol):
+            raise TGraphError(f"the CPU JIT could not link @{self.name} (an unresolved symbol: see the JIT's message above)")
+        self._entry = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(self._engine.raw_lookup(symbol))
+
+    @user_facing
+    def __call__(self, *arrays):
+        return self.run(conform(arrays, self.input_specs, f"@{self.name}", "inputs"))
+
+    def run(self, inputs):
+        """Call the native code on arrays already conformed to the input specs; fresh outputs."""
+        outputs = [np.empty(s.shape, s.np_dtype) for s in self.output_specs]
+        descriptors = [_descriptor(a) for a in inputs + outputs]
+        # The packed C interface: an array of pointers to the arguments, each a pointer to a descriptor.
+        pointers = [ctypes.c_void_p(ctypes.addressof(d)) for d in descriptors]
+        packed = (ctypes.c_void_p * len(pointers))(*[ctypes.addressof(p) for p in pointers])
+        self._entry(packed)
+        return outputs
+
+    def __repr__(self):
+        ins = ", ".join(map(str, self.input_specs))
+        outs = ", ".join(map(str, self.output_specs))
+        return f"<tgraph.CpuExecutable @{self.name}({ins}) -> {outs}>"
