@@ -1,0 +1,409 @@
+"""Compiled objects: a Graph's entry points (its forward function and the derivative functions the
+AD passes generate) lowered to native code once and then called many times, as TorchLean's
+CompiledScalar/CompiledOut and torch.compile do.
+
+Each entry point is compiled on first use (or all at construction with `eager=True`): the AD pass
+it needs runs on a copy of the graph's module, the generated function alone goes through the CPU
+pipeline, and the JIT-compiled code is kept. Later calls check the arguments and run native code.
+"""
+
+import inspect
+import os
+import sys
+import threading
+
+import numpy as np
+
+from tgraph import dialect
+from tgraph.passes.tg_generate_adjoint import GenerateAdjoint
+from tgraph.passes.tg_generate_tangent import GenerateTangent
+
+from .autodiff import run_passes
+from .backend_cpu import CpuExecutable, conform
+from .dtypes import TensorSpec, is_float
+from .errors import TGraphError, TGraphTypeError, user_facing
+from .graph import Graph, trace
+from .mlir import ir
+
+STAGES = ("tg", "tangent", "adjoint", "linalg", "bufferized", "llvm")
+
+
+def _entry_passes(graph, wrt):
+    """entry point -> (name of the generated function, the passes that generate it)."""
+    f, wrt = graph.name, tuple(wrt)
+    return {
+        "forward": (f, []),
+        "jvp": (f"{f}_jvp", [GenerateTangent(func=f, wrt=wrt, out=f"{f}_jvp")]),
+        "vjp": (f"{f}_vjp", [GenerateAdjoint(func=f, wrt=wrt, vjp=f"{f}_vjp")]),
+        "grad": (f"{f}_grad", [GenerateAdjoint(func=f, wrt=wrt, vjp=f"{f}_grad", unit_seed=True)]),
+        "value_and_grad": (f"{f}_value_and_grad",
+                           [GenerateAdjoint(func=f, wrt=wrt, vjp=f"{f}_grad", unit_seed=True)]),
+    }
+
+
+def _only_function(graph, name):
+    """A copy of graph's module holding just @name (what the CPU pipeline should compile)."""
+    with dialect.context():
+        module = ir.Module.parse(graph.module.operation.get_asm(enable_debug_info=True))
+        for op in list(module.body.operations):
+            if op.operation.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value != name:
+                op.operation.erase()
+    return Graph(module, name)
+
+
+class _PassLog:
+    """(pass name, IR after it) for every pass that ran for one entry point; also printed to stderr
+    (TGRAPH_PRINT_IR_AFTER_ALL=1) or written one numbered file per pass (dump_ir=DIR)."""
+
+    def __init__(self, entry, dump_dir=None, echo=False):
+        self.entry, self.dump_dir, self.echo = entry, dump_dir, echo
+        self.records = []
+
+    def __call__(self, pass_name, module_op):
+        text = module_op.get_asm()
+        self.records.append((pass_name, text))
+        if self.echo:
+            print(f"// -----// IR after {pass_name} ({self.entry}) //----- //\n{text}", file=sys.stderr)
+        if self.dump_dir:
+            os.makedirs(self.dump_dir, exist_ok=True)
+            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in pass_name)[:60]
+            path = os.path.join(self.dump_dir, f"{self.entry}-{len(self.records):02d}-{safe}.mlir")
+            with open(path, "w") as f:
+                f.write(text)
+
+
+class Compiled:
+    """What CompiledScalar and CompiledOut share: the graph, the differentiated inputs, the
+    compiled entry points, argument checks and the IR of every stage."""
+
+    def __init__(self, fn, input_specs=None, wrt=None, eager=False, dump_ir=None, target="cpu", name=None):
+        if target != "cpu":
+            raise TGraphError(f"target {target!r} is not available; use target='cpu'")
+        if isinstance(fn, Graph):
+            self.graph = fn
+            self.arg_names = [f"x{i}" for i in range(len(fn.input_specs))]
+        else:
+            if input_specs is None:
+                raise TGraphError("compiling a Python function needs its input_specs (e.g. [tgraph.f32[3, 4]]); "
+                                  "or pass a tgraph.Graph, or use @tgraph.jit")
+            self.graph = trace(fn, input_specs, name=name)
+            self.arg_names = _parameter_names(fn, len(self.graph.input_specs))
+        self.input_specs, self.output_specs = self.graph.input_specs, self.graph.output_specs
+        floats = [i for i, s in enumerate(self.input_specs) if is_float(s.dtype)]
+        self.wrt = tuple(sorted(set(int(i) for i in ([wrt] if isinstance(wrt, int) else wrt)))) if wrt is not None else tuple(floats)
+        for i in self.wrt:
+            if i not in floats:
+                raise TGraphError(f"wrt={i}: argument {i} is "
+                                  f"{'out of range' if not 0 <= i < len(self.input_specs) else self.input_specs[i]}; "
+                                  "only floating-point arguments can be differentiated")
+        self.dump_ir = dump_ir
+        self._entries, self._graphs, self._logs = {}, {}, {}
+        self._lock = threading.Lock()
+        if eager:
+            for entry in self.ENTRY_POINTS:
+                self._executable(entry)
+
+    # ------------------------------------------------------------------ compilation
+    def _entry_graph(self, entry):
+        """The tg function behind an entry point (the AD pass output for derivatives)."""
+        if entry not in self._graphs:
+            name, passes = _entry_passes(self.graph, self.wrt)[entry]
+            graph = run_passes(self.graph, passes, name) if passes else self.graph
+            self._graphs[entry] = _only_function(graph, name)
+        return self._graphs[entry]
+
+    def _executable(self, entry, logged=False):
+        """The compiled entry point; compiled pass by pass with a log when `logged`, when IR is
+        printed (TGRAPH_PRINT_IR_AFTER_ALL=1) or dumped (dump_ir), else in one pass manager run."""
+        exe = self._entries.get(entry)
+        if exe is None or (logged and entry not in self._logs):
+            with self._lock:  # one MLIR compilation at a time; calls from other threads wait for it
+                exe = self._entries.get(entry)
+                if exe is None or (logged and entry not in self._logs):
+                    echo = os.environ.get("TGRAPH_PRINT_IR_AFTER_ALL", "") not in ("", "0")
+                    log = None
+                    if logged or echo or self.dump_ir:
+                        log = self._logs[entry] = _PassLog(entry, self.dump_ir, echo)
+                    exe = CpuExecutable(self._entry_graph(entry), log=log)
+                    self._entries[entry] = exe
+        return exe
+
+    def _log(self, entry):
+        """The pass log of an entry point (compiling it again pass by pass if it was compiled without one)."""
+        self._executable(entry, logged=True)
+        return self._logs[entry].records
+
+    @user_facing
+    def pass_log(self, entry="forward"):
+        """[(pass name, IR after it)] for every pass that compiled `entry`, from the tg function to LLVM."""
+        self._check_entry(entry)
+        return list(self._log(entry))
+
+    @user_facing
+    def ir(self, stage="tg", entry=None):
+        """The IR of one stage: 'tg' (the graph), 'tangent' and 'adjoint' (what the AD passes
+        generated), then for an entry point (default: forward) 'linalg', 'bufferized', 'llvm'."""
+        if stage not in STAGES:
+            raise TGraphError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+        if stage == "tg":
+            return self.graph.ir()
+        if stage == "tangent":
+            return self._entry_graph("jvp").ir()
+        if stage == "adjoint":
+            return self._entry_graph(entry if entry in ("vjp", "grad", "value_and_grad") else self.ADJOINT_ENTRY).ir()
+        entry = entry or "forward"
+        self._check_entry(entry)
+        records = self._log(entry)
+        names = [name for name, _ in records]
+        if stage == "llvm":
+            return records[-1][1]
+        # The last IR before bufferization, and the first after bufferization and deallocation.
+        first_buffer = next(i for i, n in enumerate(names) if n.startswith("one-shot-bufferize"))
+        if stage == "linalg":
+            return records[first_buffer - 1][1]
+        dealloc = next((i for i, n in enumerate(names) if n.startswith("buffer-deallocation")), first_buffer)
+        return records[dealloc][1]
+
+    def _check_entry(self, entry):
+        if entry not in self.ENTRY_POINTS:
+            raise TGraphError(f"unknown entry point {entry!r}; this object has {', '.join(self.ENTRY_POINTS)}")
+
+    # ------------------------------------------------------------------ calls
+    def run(self, entry, arrays):
+        """Run an entry point's native code on checked arrays; a list of fresh arrays."""
+        return self._executable(entry).run(arrays)
+
+    @staticmethod
+    def results(arrays):
+        return arrays[0] if len(arrays) == 1 else tuple(arrays)
+
+    def _check(self, method, arrays, specs, what):
+        return conform(arrays, specs, method, what, self.arg_names if what == "inputs" else None)
+
+    def _inputs(self, method, xs):
+        return self._check(method, xs, self.input_specs, "inputs")
+
+    def _tangents(self, method, dxs):
+        """Tangents for the differentiated inputs: one per wrt input, or one per input (None elsewhere)."""
+        dxs = list(dxs)
+        if len(dxs) == len(self.input_specs) and len(self.wrt) != len(self.input_specs):
+            dxs = [dxs[i] for i in self.wrt]
+        return self._check(method, dxs, [self.input_specs[i] for i in self.wrt], "tangents")
+
+    def _aligned(self, grads):
+        """Gradients aligned with the inputs: None where an input is not differentiated."""
+        by_input = dict(zip(self.wrt, grads))
+        return tuple(by_input.get(i) for i in range(len(self.input_specs)))
+
+    def _vjp(self, method, xs, seed):
+        floats = [i for i, s in enumerate(self.output_specs) if is_float(s.dtype)]
+        seeds = list(seed) if len(floats) > 1 else [seed]
+        seeds = self._check(method, seeds, [self.output_specs[i] for i in floats], "seeds")
+        return self._aligned(self.run("vjp", self._inputs(method, xs) + seeds))
+
+    @user_facing
+    def check(self, *xs, rtol=None):
+        """Run the compiled forward function and the reference interpreter on the same inputs and
+        report the largest absolute difference per output (a translation check)."""
+        inputs = self._inputs("check", xs)
+        compiled = self.run("forward", inputs)
+        reference = self.graph(*inputs)
+        reference = list(reference) if isinstance(reference, tuple) else [reference]
+        report = []
+        for i, (c, r) in enumerate(zip(compiled, reference)):
+            diff = float(np.max(np.abs(c.astype(np.float64) - r.astype(np.float64)), initial=0.0))
+            report.append((i, diff))
+        return CheckReport(report, rtol)
+
+    def __repr__(self):
+        ins = ", ".join(f"{n}: {s}" for n, s in zip(self.arg_names, self.input_specs))
+        outs = ", ".join(map(str, self.output_specs))
+        compiled = ", ".join(self._entries) or "nothing yet"
+        return f"<tgraph.{type(self).__name__} @{self.graph.name}({ins}) -> {outs}; compiled: {compiled}>"
+
+
+class CheckReport(list):
+    """[(output index, largest absolute difference)] between compiled code and the interpreter."""
+
+    def __init__(self, items, rtol):
+        super().__init__(items)
+        self.max_difference = max((d for _, d in items), default=0.0)
+
+    def __str__(self):
+        return "; ".join(f"output {i}: max |compiled - interpreter| = {d:.3g}" for i, d in self)
+
+
+def _parameter_names(fn, n):
+    try:
+        params = [p.name for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    return params[:n] + [f"x{i}" for i in range(len(params), n)]
+
+
+class CompiledScalar(Compiled):
+    """A compiled function with one scalar (0-d) floating-point output."""
+
+    ENTRY_POINTS = ("forward", "jvp", "grad", "vjp", "value_and_grad")
+    ADJOINT_ENTRY = "grad"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        outs = self.output_specs
+        if len(outs) != 1 or outs[0].shape != () or not is_float(outs[0].dtype):
+            raise TGraphError(f"compile_scalar needs one scalar floating-point output; @{self.graph.name} returns "
+                              f"({', '.join(map(str, outs))}). Use tgraph.compile_out for other outputs")
+
+    @user_facing
+    def forward(self, *xs):
+        """The function's value, as a Python float."""
+        return float(self.run("forward", self._inputs("forward", xs))[0])
+
+    @user_facing
+    def jvp(self, xs, dxs):
+        """(y, dy): the value and its derivative along the tangents of the differentiated inputs."""
+        y, dy = self.run("jvp", self._inputs("jvp", xs) + self._tangents("jvp", dxs))
+        return float(y), float(dy)
+
+    @user_facing
+    def backward(self, *xs):
+        """Gradients with seed 1, one per input (None for inputs that are not differentiated)."""
+        return self._aligned(self.run("grad", self._inputs("backward", xs)))
+
+    @user_facing
+    def backward_with_seed(self, xs, seed):
+        """Gradients of seed * f: PyTorch's out.backward(gradient=seed)."""
+        (seed,) = self._check("backward_with_seed", [seed], [self.output_specs[0]], "seeds")
+        return self._aligned(self.run("vjp", self._inputs("backward_with_seed", xs) + [seed]))
+
+    @user_facing
+    def value_and_grad(self, *xs):
+        """(value, gradients) in one forward and one reverse sweep."""
+        y, *grads = self.run("value_and_grad", self._inputs("value_and_grad", xs))
+        return float(y), self._aligned(grads)
+
+
+class CompiledOut(Compiled):
+    """A compiled function with any outputs: arrays, several results."""
+
+    ENTRY_POINTS = ("forward", "jvp", "vjp")
+    ADJOINT_ENTRY = "vjp"
+
+    @user_facing
+    def forward(self, *xs):
+        return self.results(self.run("forward", self._inputs("forward", xs)))
+
+    @user_facing
+    def jvp(self, xs, dxs):
+        """(y, dy) for each output; dy only for floating-point outputs."""
+        results = self.run("jvp", self._inputs("jvp", xs) + self._tangents("jvp", dxs))
+        n = len(self.output_specs)
+        return self.results(results[:n]), self.results(results[n:])
+
+    @user_facing
+    def vjp_with_seed(self, xs, seed):
+        """Gradients of <seed, f(xs)>, one per input (None where not differentiated); one seed per
+        floating-point output (a tuple when there are several)."""
+        return self._vjp("vjp_with_seed", xs, seed)
+
+
+@user_facing
+def compile_scalar(fn, input_specs=None, wrt=None, eager=False, dump_ir=None, target="cpu"):
+    """A CompiledScalar for `fn` (a Python function traced at input_specs, or a tgraph.Graph)."""
+    return CompiledScalar(fn, input_specs, wrt=wrt, eager=eager, dump_ir=dump_ir, target=target)
+
+
+@user_facing
+def compile_out(fn, input_specs=None, wrt=None, eager=False, dump_ir=None, target="cpu"):
+    """A CompiledOut for `fn` (a Python function traced at input_specs, or a tgraph.Graph)."""
+    return CompiledOut(fn, input_specs, wrt=wrt, eager=eager, dump_ir=dump_ir, target=target)
+
+
+class jit:
+    """`@tgraph.jit`: input specs come from the first call's arrays; one compilation per distinct
+    signature of shapes and dtypes, cached (as jax.jit). `.grad`, `.value_and_grad`, `.jvp` and
+    `.vjp` run the derivative entry points at the same signature. `@jit(wrt=[0])` chooses the
+    differentiated arguments (default: every floating-point one)."""
+
+    def __init__(self, fn=None, *, wrt=None, target="cpu"):
+        if fn is not None and not callable(fn):
+            raise TGraphTypeError(f"jit needs a function, got {type(fn).__name__}")
+        self.fn, self.wrt, self.target = fn, wrt, target
+        self._cache = {}
+        self._lock = threading.Lock()
+        if fn is not None:
+            self.__wrapped__ = fn
+            self.__name__ = getattr(fn, "__name__", "jit")
+            self.__doc__ = getattr(fn, "__doc__", None)
+
+    def __call__(self, *args):
+        if self.fn is None:  # @jit(wrt=...) used as a decorator factory
+            (fn,) = args
+            return jit(fn, wrt=self.wrt, target=self.target)
+        return self._call(*args)
+
+    @user_facing
+    def _call(self, *args):
+        compiled = self.compiled(*args)
+        return compiled.results(compiled.run("forward", compiled._inputs(self.__name__, args)))
+
+    @user_facing
+    def compiled(self, *args):
+        """The compiled object for these arguments' shapes and dtypes (compiling on first sight):
+        a CompiledScalar when the function returns one float scalar, else a CompiledOut."""
+        specs = tuple(_spec_of_argument(a, i) for i, a in enumerate(args))
+        compiled = self._cache.get(specs)
+        if compiled is None:
+            with self._lock:
+                compiled = self._cache.get(specs)
+                if compiled is None:
+                    graph = trace(self.fn, list(specs))
+                    outs = graph.output_specs
+                    kind = CompiledScalar if len(outs) == 1 and outs[0].shape == () and is_float(outs[0].dtype) else CompiledOut
+                    compiled = kind(graph, wrt=self.wrt, target=self.target)
+                    compiled.arg_names = _parameter_names(self.fn, len(specs))
+                    self._cache[specs] = compiled
+        return compiled
+
+    @property
+    def cache_size(self):
+        return len(self._cache)
+
+    def _scalar(self, args, what):
+        compiled = self.compiled(*args)
+        if not isinstance(compiled, CompiledScalar):
+            raise TGraphError(f"{self.__name__}.{what} needs one scalar floating-point output; it returns "
+                              f"({', '.join(map(str, compiled.output_specs))}). Use .vjp with a seed")
+        return compiled
+
+    @user_facing
+    def grad(self, *args):
+        """Gradients (seed 1) of a scalar output, one per argument (None where not differentiated)."""
+        return self._scalar(args, "grad").backward(*args)
+
+    @user_facing
+    def value_and_grad(self, *args):
+        return self._scalar(args, "value_and_grad").value_and_grad(*args)
+
+    @user_facing
+    def jvp(self, xs, dxs):
+        """(y, dy): outputs and their tangents, as arrays."""
+        compiled = self.compiled(*xs)
+        results = compiled.run("jvp", compiled._inputs("jvp", xs) + compiled._tangents("jvp", dxs))
+        n = len(compiled.output_specs)
+        return compiled.results(results[:n]), compiled.results(results[n:])
+
+    @user_facing
+    def vjp(self, xs, seed):
+        """Gradients of <seed, f(xs)>, one per argument (None where not differentiated)."""
+        return self.compiled(*xs)._vjp("vjp", xs, seed)
+
+
+def _spec_of_argument(a, i):
+    if isinstance(a, (int, float, bool)):
+        return TensorSpec((), "f32" if isinstance(a, float) else "i1" if isinstance(a, bool) else "i64")
+    try:
+        return TensorSpec.of(np.asarray(a))
+    except TGraphError as err:
+        raise TGraphTypeError(f"jit: argument {i} cannot be a tensor: {err}") from None

@@ -1,0 +1,218 @@
+"""Compiled objects: every entry point on the models agrees with the reference interpreter running
+the AD-generated functions; argument checks, fresh outputs, threads, memory, jit caching and the
+IR of every stage."""
+
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import tgraph as tg
+from models import MODELS
+
+TOL = dict(rtol=2e-4, atol=2e-5)
+
+
+def f32_inputs(model, seed=0):
+    rng = np.random.default_rng(seed)
+    return [np.asarray(a, s.np_dtype) for a, s in zip(model.make_inputs(rng), model.specs)]
+
+
+def assert_close(actual, expected):
+    for a, e in zip(actual, expected):
+        if e is None:
+            assert a is None
+        else:
+            np.testing.assert_allclose(a, e, **TOL)
+
+
+@pytest.fixture(scope="module", params=MODELS, ids=lambda m: m.name)
+def compiled_model(request):
+    model = request.param
+    return model, tg.compile_scalar(model.fn, model.specs)
+
+
+def test_scalar_entry_points_match_the_interpreter(compiled_model):
+    model, c = compiled_model
+    xs = f32_inputs(model)
+    graph = c.graph
+    wrt = c.wrt
+    rng = np.random.default_rng(1)
+
+    np.testing.assert_allclose(c.forward(*xs), graph(*xs), **TOL)
+    expected = tg.grad(graph, wrt=wrt)(*xs)
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    aligned = [None] * len(xs)
+    for i, g in zip(wrt, expected):
+        aligned[i] = g
+    assert_close(c.backward(*xs), aligned)
+    value, grads = c.value_and_grad(*xs)
+    np.testing.assert_allclose(value, graph(*xs), **TOL)
+    assert_close(grads, aligned)
+    assert_close(c.backward_with_seed(xs, 2.5), [None if g is None else 2.5 * g for g in aligned])
+    dxs = [rng.standard_normal(xs[i].shape).astype(np.float32) for i in wrt]
+    y, dy = c.jvp(xs, dxs)
+    ref_y, ref_dy = tg.jvp(graph, wrt=wrt)(*xs, *dxs)
+    np.testing.assert_allclose([y, dy], [ref_y, ref_dy], **TOL)
+
+
+def test_out_entry_points_match_the_interpreter():
+    def layer(x, w, b):
+        h = tg.tanh(x @ w + b)
+        return h, tg.sum(h, axis=1)
+
+    c = tg.compile_out(layer, [tg.f32[4, 3], tg.f32[3, 5], tg.f32[5]])
+    rng = np.random.default_rng(2)
+    xs = [rng.standard_normal(s.shape).astype(np.float32) for s in c.input_specs]
+    assert_close(c.forward(*xs), c.graph(*xs))
+    seeds = (rng.standard_normal((4, 5)).astype(np.float32), rng.standard_normal(4).astype(np.float32))
+    assert_close(c.vjp_with_seed(xs, seeds), tg.vjp(c.graph)(*xs, *seeds))
+    dxs = [rng.standard_normal(x.shape).astype(np.float32) for x in xs]
+    (y, s), (dy, ds) = c.jvp(xs, dxs)
+    ref = tg.jvp(c.graph)(*xs, *dxs)
+    assert_close([y, s, dy, ds], ref)
+
+
+def test_wrt_selects_the_differentiated_inputs():
+    c = tg.compile_scalar(lambda x, w: tg.sum(x * w), [tg.f32[3], tg.f32[3]], wrt=[1])
+    x, w = np.arange(3, dtype=np.float32), np.ones(3, np.float32)
+    dx, dw = c.backward(x, w)
+    assert dx is None
+    np.testing.assert_array_equal(dw, x)
+    assert c.jvp((x, w), [np.ones(3, np.float32)]) == (3.0, 3.0)
+
+
+def test_argument_errors_name_the_argument():
+    def loss(x, weights):
+        return tg.sum(x @ weights)
+
+    c = tg.compile_scalar(loss, [tg.f32[2, 3], tg.f32[3]])
+    x, w = np.ones((2, 3), np.float32), np.ones(3, np.float32)
+    with pytest.raises(tg.TGraphError, match=r"forward: expected 2 inputs, got 1"):
+        c.forward(x)
+    with pytest.raises(tg.TGraphError, match=r"backward: input 1 \('weights'\) must have shape \(3,\) "
+                                             r"\(tensor<3xf32>\), got shape \(4,\)"):
+        c.backward(x, np.ones(4, np.float32))
+    with pytest.raises(tg.TGraphTypeError, match=r"forward: input 0 \('x'\) must be tensor<2x3xf32> \(float32\), "
+                                                 r"got an array of complex128"):
+        c.forward(np.ones((2, 3), complex), w)
+    with pytest.raises(tg.TGraphError, match=r"backward_with_seed: seed 0 must have shape \(\)"):
+        c.backward_with_seed((x, w), np.ones(2))
+    with pytest.raises(tg.TGraphError, match=r"unknown stage 'ptx'"):
+        c.ir("ptx")
+
+
+def test_conversions_copies_and_fresh_outputs():
+    c = tg.compile_out(lambda x, y: x * 2.0 + y, [tg.f32[2, 3], tg.f32[2, 3]])
+    base = np.arange(12, dtype=np.float32).reshape(3, 4)
+    x = base[:2, :3]  # not contiguous: copied
+    y = [[1, 1, 1], [1, 1, 1]]  # a list of ints: converted
+    out = c.forward(x, y)
+    np.testing.assert_array_equal(out, x * 2 + 1)
+    out[:] = -1  # the caller owns the result
+    np.testing.assert_array_equal(c.forward(x, y), x * 2 + 1)
+    assert c.forward(x, y) is not c.forward(x, y)
+    assert tg.compile_scalar(lambda s: s * 3.0, [tg.f64[()]]).forward(2) == 6.0  # Python scalars fit 0-d inputs
+
+
+def test_calls_from_several_threads():
+    c = tg.compile_out(lambda x: tg.tanh(x) @ x.T, [tg.f32[16, 16]])
+    inputs = [np.random.default_rng(i).standard_normal((16, 16)).astype(np.float32) for i in range(8)]
+    expected = [np.tanh(a) @ a.T for a in inputs]
+    errors = []
+
+    def work(k):
+        for _ in range(200):
+            try:
+                np.testing.assert_allclose(c.forward(inputs[k]), expected[k], rtol=1e-4, atol=1e-5)
+            except AssertionError as err:
+                errors.append(err)
+                return
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+
+
+def resident_bytes():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs /proc to read resident memory")
+def test_no_leak_over_100000_calls():
+    c = tg.compile_scalar(lambda x, w: tg.sum(tg.relu(x * w)), [tg.f32[64], tg.f32[64]])
+    x, w = np.ones(64, np.float32), np.ones(64, np.float32)
+    for _ in range(2000):  # warm up allocator pools
+        c.value_and_grad(x, w)
+    before = resident_bytes()
+    for _ in range(100_000):
+        c.value_and_grad(x, w)
+    assert resident_bytes() - before < 8 * 2 ** 20  # 100,000 calls leaking even 100 bytes each would show
+
+
+def test_jit_caches_one_compilation_per_signature():
+    traced = []
+
+    @tg.jit
+    def f(x, w):
+        traced.append(x.shape)
+        return tg.sum(tg.tanh(x @ w))
+
+    x, w = np.ones((2, 3), np.float32), np.full(3, 0.5, np.float32)
+    np.testing.assert_allclose(f(x, w), 2 * np.tanh(1.5), rtol=1e-6)
+    f(x + 1, w)
+    assert f.cache_size == 1 and len(traced) == 1
+    f(np.ones((4, 3), np.float32), w)
+    f(x.astype(np.float64), w.astype(np.float64))
+    assert f.cache_size == 3 and len(traced) == 3
+    gx, gw = f.grad(x, w)
+    np.testing.assert_allclose(gw, 2 * (1 - np.tanh(1.5) ** 2) * np.ones(3), rtol=1e-5)
+    value, grads = f.value_and_grad(x, w)
+    np.testing.assert_allclose(value, 2 * np.tanh(1.5), rtol=1e-6)
+    y, dy = f.jvp((x, w), (np.zeros_like(x), np.ones_like(w)))
+    np.testing.assert_allclose(dy, 2 * 3 * (1 - np.tanh(1.5) ** 2), rtol=1e-5)
+    np.testing.assert_allclose(f.vjp((x, w), np.float32(2.0))[1], 2 * gw, rtol=1e-6)
+    assert f.cache_size == 3  # the derivative views reuse the cached compilation
+
+
+def test_check_reports_the_largest_difference():
+    c = tg.compile_out(lambda x: tg.exp(x) / tg.sum(tg.exp(x)), [tg.f32[10]])
+    report = c.check(np.linspace(-3, 3, 10, dtype=np.float32))
+    assert report.max_difference < 1e-6
+    assert str(report).startswith("output 0: max |compiled - interpreter| = ")
+
+
+def test_ir_of_every_stage_and_the_pass_log(tmp_path):
+    c = tg.compile_scalar(lambda x: tg.sum(tg.tanh(x) * x), [tg.f32[8]], dump_ir=str(tmp_path))
+    assert '"tg.tanh"' in c.ir("tg")
+    assert "@main_jvp" in c.ir("tangent")
+    assert "@main_grad" in c.ir("adjoint")
+    assert "linalg.generic" in c.ir("linalg", entry="grad") and "tg." not in c.ir("linalg", entry="grad")
+    assert "memref" in c.ir("bufferized")
+    assert "llvm.func" in c.ir("llvm")
+    log = c.pass_log("forward")
+    names = [name for name, _ in log]
+    assert names[0] == "tg-to-linalg" and "one-shot-bufferize" in " ".join(names)
+    assert all(isinstance(text, str) and "module" in text for _, text in log)
+    c.forward(np.ones(8, np.float32))
+    files = sorted(f for f in os.listdir(tmp_path) if f.startswith("forward-"))
+    assert files[0].startswith("forward-01-tg-to-linalg") and len(files) == len(names)
+    assert any(f.startswith("grad-01-tg-to-linalg") for f in os.listdir(tmp_path))
+
+
+def test_print_ir_after_all_environment_variable():
+    code = ("import numpy as np, tgraph as tg\n"
+            "c = tg.compile_out(lambda x: x * 2.0, [tg.f32[4]])\n"
+            "print(c.forward(np.ones(4, np.float32)))")
+    env = dict(os.environ, TGRAPH_PRINT_IR_AFTER_ALL="1")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "// -----// IR after tg-to-linalg (forward) //----- //" in done.stderr
+    assert "IR after reconcile-unrealized-casts" in done.stderr and "[2. 2. 2. 2.]" in done.stdout
