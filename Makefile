@@ -13,12 +13,17 @@ $(VENV)/.installed: pyproject.toml | $(PY)
 	$(PIP) -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(PY)
-	$(PIP) -e '.[test]'
+$(VENV)/.installed-demo: pyproject.toml | $(PY)
+	$(PIP) -e '.[demo]'
 	touch $@ $(VENV)/.installed
 
-demo: $(VENV)/.installed
-	$(PY) examples/mlp_demo.py
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	$(PIP) -e '.[test]'
+	touch $@ $(VENV)/.installed $(VENV)/.installed-demo
+
+# Trains an MLP on the handwritten digits with a compiled value_and_grad (examples/digits_mlp.py).
+demo: $(VENV)/.installed-demo
+	$(PY) examples/digits_mlp.py
 
 # lit first, pytest last: the final line is pytest's summary.
 test: $(VENV)/.installed-test

@@ -1,0 +1,24 @@
+"""The digits examples train to the accuracy they promise (the MLP is `make demo`)."""
+
+import os
+import pathlib
+import sys
+
+import pytest
+
+EXAMPLES = pathlib.Path(__file__).parents[2] / "examples"
+sys.path.insert(0, str(EXAMPLES))
+pytest.importorskip("sklearn")
+
+
+@pytest.mark.parametrize("name", ["digits_mlp", "digits_cnn"])
+def test_digits_example_reaches_95_percent(name, capsys):
+    module = __import__(name)
+    accuracy = module.main(quiet=True)
+    out = capsys.readouterr().out
+    assert accuracy >= 0.95, out
+    png = EXAMPLES.parent / "out" / f"{name}_loss.png"
+    assert png.exists() and png.stat().st_size > 10_000
+    for stage in ("tg", "adjoint", "linalg", "llvm"):
+        assert os.path.getsize(EXAMPLES.parent / "out" / f"{name}_ir" / f"{stage}.mlir") > 100
+    assert "compiled value_and_grad in" in out and "IR of each stage" in out
