@@ -216,3 +216,30 @@ def test_print_ir_after_all_environment_variable():
     assert done.returncode == 0, done.stderr
     assert "// -----// IR after tg-to-linalg (forward) //----- //" in done.stderr
     assert "IR after reconcile-unrealized-casts" in done.stderr and "[2. 2. 2. 2.]" in done.stdout
+
+
+def test_construction_errors():
+    with pytest.raises(tg.TGraphError, match=r"compile_scalar needs one scalar floating-point output; @main returns "
+                                             r"\(tensor<3xf32>\). Use tgraph.compile_out"):
+        tg.compile_scalar(lambda x: x * 2.0, [tg.f32[3]])
+    with pytest.raises(tg.TGraphError, match=r"needs its input_specs"):
+        tg.compile_out(lambda x: x)
+    with pytest.raises(tg.TGraphError, match=r"wrt=1: argument 1 is tensor<3xi32>; only floating-point"):
+        tg.compile_scalar(lambda x, n: tg.sum(x), [tg.f32[3], tg.i32[3]], wrt=[1])
+    with pytest.raises(tg.TGraphError, match=r"target 'tpu' is not available"):
+        tg.compile_out(lambda x: x, [tg.f32[3]], target="tpu")
+
+    @tg.jit
+    def double(x):
+        return x * 2.0
+
+    with pytest.raises(tg.TGraphError, match=r"double.grad needs one scalar floating-point output; it returns "
+                                             r"\(tensor<3xf32>\). Use .vjp with a seed"):
+        double.grad(np.ones(3, np.float32))
+    with pytest.raises(tg.TGraphError, match=r"unknown entry point 'backward'"):
+        double.compiled(np.ones(3, np.float32)).pass_log("backward")
+
+
+def test_eager_compiles_every_entry_point():
+    c = tg.compile_scalar(lambda x: tg.sum(x * x), [tg.f32[3]], eager=True)
+    assert "compiled: forward, jvp, grad, vjp, value_and_grad" in repr(c)
