@@ -96,5 +96,5 @@ def save_outputs(name, step, losses):
             f.write(step.ir(stage, entry="value_and_grad"))
     print(f"loss curve: {os.path.relpath(png)}")
     print(f"IR of each stage of value_and_grad: {os.path.relpath(ir_dir)}/{{{','.join(tg.compiled.STAGES)}}}.mlir")
-    print("  in Python: step.ir('tg' | 'tangent' | 'adjoint' | 'linalg' | 'bufferized' | 'llvm', entry='value_and_grad');")
+    print("  in Python: step.ir(stage, entry='value_and_grad') for stage in " + ", ".join(tg.compiled.STAGES) + ";")
     print("  step.pass_log('value_and_grad') gives the IR after every pass; TGRAPH_PRINT_IR_AFTER_ALL=1 prints it as it runs")

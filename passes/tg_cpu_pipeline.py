@@ -11,35 +11,46 @@ from tgraph.mlir import ir, linalg
 from .base import ModulePass
 from .pipeline import register_pass
 
-# The one place the CPU pipeline is spelled out; code generation strategy (tiling, vectorization,
-# threads) will be inserted between fusion and bufferization.
-CPU_PIPELINE = (
-    "tg-to-linalg",
-    "canonicalize",
-    "linalg-fuse-elementwise-ops",
-    "canonicalize",
-    "cse",
-    "func.func(llvm-request-c-wrappers)",
-    "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
-    "buffer-results-to-out-params{hoist-static-allocs=true modify-public-functions=true}",
-    "buffer-deallocation-pipeline",
-    "convert-bufferization-to-memref",
-    "tg-strided-copy-to-linalg",
-    "convert-linalg-to-loops",
-    "lower-affine",
-    "convert-scf-to-cf",
-    "expand-strided-metadata",
-    "lower-affine",  # the offset arithmetic of dynamic subviews
-    "finalize-memref-to-llvm",
-    "arith-expand{include-bf16=true}",
-    "convert-math-to-llvm",
-    "convert-arith-to-llvm",
-    "convert-cf-to-llvm",
-    "convert-func-to-llvm",
-    "convert-index-to-llvm",
-    "convert-ub-to-llvm",
-    "reconcile-unrealized-casts",
-)
+def cpu_pipeline(threads=1, codegen=True):
+    """The one place the CPU pipeline is spelled out: tg -> linalg, fusion, the codegen strategy
+    (tiling, vectorization, threads: tg-cpu-codegen), bufferization, then loops and vectors to LLVM.
+    With threads > 1, scf.forall loops become OpenMP parallel loops (the JIT needs an OpenMP runtime)."""
+    parallel = threads > 1
+    return (
+        "tg-to-linalg",
+        "canonicalize",
+        "linalg-fuse-elementwise-ops",
+        "canonicalize",
+        "cse",
+        *([f"tg-cpu-codegen{{threads={threads}}}", "canonicalize", "cse"] if codegen else []),
+        "func.func(llvm-request-c-wrappers)",
+        "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
+        "buffer-results-to-out-params{hoist-static-allocs=true modify-public-functions=true}",
+        "buffer-deallocation-pipeline",
+        "convert-bufferization-to-memref",
+        "canonicalize",
+        "cse",
+        "tg-strided-copy-to-linalg",
+        "convert-vector-to-scf{full-unroll=true}",
+        "convert-linalg-to-loops",
+        "lower-affine",
+        *(["scf-forall-to-parallel", f"convert-scf-to-openmp{{num-threads={threads}}}", "canonicalize"]
+          if parallel else ["scf-forall-to-for"]),
+        "convert-scf-to-cf",
+        "convert-vector-to-llvm{vector-contract-lowering=outerproduct}",
+        "expand-strided-metadata",
+        "lower-affine",  # the offset arithmetic of dynamic subviews
+        "finalize-memref-to-llvm",
+        "arith-expand{include-bf16=true}",
+        "convert-math-to-llvm",
+        "convert-arith-to-llvm",
+        "convert-cf-to-llvm",
+        *(["convert-openmp-to-llvm"] if parallel else []),
+        "convert-func-to-llvm",
+        "convert-index-to-llvm",
+        "convert-ub-to-llvm",
+        "reconcile-unrealized-casts",
+    )
 
 
 @register_pass
@@ -49,8 +60,11 @@ class CpuPipeline(ModulePass):
     summary = "tg -> linalg -> fused, bufferized loops -> LLVM dialect, for the CPU JIT"
     is_pipeline = True
 
+    threads: int = dataclasses.field(default=1, metadata={"help": "threads for parallel loops (OpenMP when > 1)"})
+    codegen: bool = dataclasses.field(default=True, metadata={"help": "tile and vectorize (false: plain loops)"})
+
     def pipeline(self):
-        return ", ".join(CPU_PIPELINE)
+        return ", ".join(cpu_pipeline(self.threads, self.codegen))
 
 
 def _identity_layout(memref_type):

@@ -7,6 +7,10 @@ without copies when they are C-contiguous with the right dtype; results are writ
 into fresh numpy arrays that belong to the caller."""
 
 import ctypes
+import ctypes.util
+import functools
+import os
+import sys
 
 import numpy as np
 
@@ -99,6 +103,30 @@ def conform(arrays, specs, where, what, names=None):
     return out
 
 
+@functools.lru_cache(maxsize=None)
+def openmp_runtime():
+    """An OpenMP runtime with the `__kmpc_*` ABI that MLIR's OpenMP lowering calls: Intel's
+    libiomp5 (the intel-openmp wheel puts it in the environment's lib/) or LLVM's libomp. GCC's
+    libgomp lacks that ABI. None when neither is present: code is then single-threaded."""
+    candidates = [os.path.join(sys.prefix, "lib", "libiomp5.so")]
+    candidates += [name for name in (ctypes.util.find_library("iomp5"), ctypes.util.find_library("omp")) if name]
+    for candidate in candidates:
+        try:
+            ctypes.CDLL(candidate, mode=ctypes.RTLD_GLOBAL)
+        except OSError:
+            continue
+        return candidate
+    return None
+
+
+def threads_for(requested=None):
+    """Threads to compile for: `requested`, else TGRAPH_NUM_THREADS, else every core; 1 without OpenMP."""
+    from tgraph.passes.tg_cpu_codegen import default_threads
+
+    threads = requested or default_threads()
+    return threads if threads > 1 and openmp_runtime() else 1
+
+
 class CpuExecutable:
     """`CpuExecutable(module, func_name)(*arrays)` -> list of numpy arrays, one per result.
 
@@ -108,7 +136,7 @@ class CpuExecutable:
     (the pipeline then runs one pass at a time)."""
 
     @user_facing
-    def __init__(self, module, func_name=None, log=None):
+    def __init__(self, module, func_name=None, log=None, threads=None):
         from .graph import Graph
 
         if isinstance(module, Graph):
@@ -130,6 +158,7 @@ class CpuExecutable:
             except VerifyError as err:
                 raise TGraphError(f"@{self.name} cannot run on the CPU: its signature must be static tensors "
                                   f"of tg element types ({err})") from None
+            self.threads = threads_for(threads)
             self._compile(log)
 
     def _compile(self, log):
@@ -138,17 +167,19 @@ class CpuExecutable:
 
         _prepare_functions(self._module)
         symbol = "_mlir_ciface_" + SYMBOL_PREFIX + self.name
+        pipeline = f"tg-cpu-pipeline{{threads={self.threads}}}"
         try:
             if log is None:
-                build_pass_manager("tg-cpu-pipeline").run(self._module.operation)
+                build_pass_manager(pipeline).run(self._module.operation)
             else:
-                for name, _, element in expand(parse_pipeline("tg-cpu-pipeline")):
+                for name, _, element in expand(parse_pipeline(pipeline)):
                     build_pass_manager(element).run(self._module.operation)
                     log(element, self._module.operation)
         except (ir.MLIRError, PipelineError) as err:
             detail = _diagnostics(err) if isinstance(err, ir.MLIRError) else str(err)
             raise TGraphError(f"cannot compile @{self.name} for the CPU:\n{detail}") from None
-        self._engine = execution_engine.ExecutionEngine(self._module, opt_level=3)
+        runtime = [openmp_runtime()] if self.threads > 1 else []
+        self._engine = execution_engine.ExecutionEngine(self._module, opt_level=3, shared_libs=runtime)
         # Symbols the JIT cannot resolve surface here, as a missing function, not later as a crash.
         if not self._engine.raw_lookup(symbol):
             raise TGraphError(f"the CPU JIT could not link @{self.name} (an unresolved symbol: see the JIT's message above)")

@@ -25,7 +25,7 @@ from .errors import TGraphError, TGraphTypeError, user_facing
 from .graph import Graph, trace
 from .mlir import ir
 
-STAGES = ("tg", "tangent", "adjoint", "linalg", "bufferized", "llvm")
+STAGES = ("tg", "tangent", "adjoint", "linalg", "vector", "bufferized", "llvm")
 
 
 def _entry_passes(graph, wrt):
@@ -142,7 +142,8 @@ class Compiled:
     @user_facing
     def ir(self, stage="tg", entry=None):
         """The IR of one stage: 'tg' (the graph), 'tangent' and 'adjoint' (what the AD passes
-        generated), then for an entry point (default: forward) 'linalg', 'bufferized', 'llvm'."""
+        generated), then for an entry point (default: forward) 'linalg' (fused, on tensors),
+        'vector' (tiled and vectorized), 'bufferized' and 'llvm'."""
         if stage not in STAGES:
             raise TGraphError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
         if stage == "tg":
@@ -157,9 +158,11 @@ class Compiled:
         names = [name for name, _ in records]
         if stage == "llvm":
             return records[-1][1]
-        # The last IR before bufferization, and the first after bufferization and deallocation.
         first_buffer = next(i for i, n in enumerate(names) if n.startswith("one-shot-bufferize"))
-        if stage == "linalg":
+        planned = next((i for i, n in enumerate(names) if n.startswith("tg-plan-cpu-codegen")), first_buffer)
+        if stage == "linalg":  # fused linalg on tensors, before the codegen strategy
+            return records[planned - 1][1]
+        if stage == "vector":  # tiled and vectorized by the strategy's transform script
             return records[first_buffer - 1][1]
         dealloc = next((i for i, n in enumerate(names) if n.startswith("buffer-deallocation")), first_buffer)
         return records[dealloc][1]

@@ -195,6 +195,7 @@ def test_ir_of_every_stage_and_the_pass_log(tmp_path):
     assert "@main_jvp" in c.ir("tangent")
     assert "@main_grad" in c.ir("adjoint")
     assert "linalg.generic" in c.ir("linalg", entry="grad") and "tg." not in c.ir("linalg", entry="grad")
+    assert "vector.transfer_read" in c.ir("vector", entry="grad")
     assert "memref" in c.ir("bufferized")
     assert "llvm.func" in c.ir("llvm")
     log = c.pass_log("forward")

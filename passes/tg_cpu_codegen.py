@@ -1,0 +1,319 @@
+"""CPU code generation strategies, as transform-dialect scripts (`tg-cpu-codegen`).
+
+`tg-plan-cpu-codegen` looks at every linalg op on tensors, chooses a strategy by its kind and
+shapes, tags the op (`tg.codegen = "opN"`) and appends a transform script (a nested module with
+`@__transform_main`) that applies it; upstream's `transform-interpreter` runs the script and
+`tg-erase-transform-scripts` removes it. `tgraph-opt --tg-plan-cpu-codegen` shows the script.
+
+Strategies (f32 lanes `vector-width`, from the host: 16 with AVX-512):
+  contraction (matmul, batch matmul, transposed forms): threads over rows (scf.forall), cache
+    tiles [MC, NC, KC], register tiles [MR, NR] with the k loop innermost, vectorized to
+    vector.contract, the accumulator hoisted out of the k loop, outer-product FMAs;
+  elementwise (parallel loops only): threads over the outermost dimension when large, rows of
+    the innermost dimension vectorized;
+  reductions: partial sums in a vector accumulator along an innermost reduced dimension
+    (tile_reduction_using_for), or whole vectors along an innermost kept dimension.
+Ops of other kinds (convolutions, pooling, gathers, scatter loops) keep their loops."""
+
+import dataclasses
+import os
+
+from tgraph.mlir import ir
+
+from .base import ModulePass
+from .pipeline import register_pass
+
+TAG = "tg.codegen"
+
+
+def host_vector_width():
+    """f32 lanes of the widest vector unit LLVM will use on this host."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), "").split()
+    except OSError:
+        return 4
+    return 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
+
+
+def default_threads():
+    value = os.environ.get("TGRAPH_NUM_THREADS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else (os.cpu_count() or 1)
+
+
+@dataclasses.dataclass
+class LoopNest:
+    """A linalg op's loops: kind ('parallel'/'reduction') and static size of each."""
+
+    kinds: list
+    sizes: list
+    inputs: int
+    body: list  # op names in the region
+    combiner: str = ""  # the op that combines into the (single) output: arith.addf for a sum
+    plain_maps: bool = True  # every indexing map picks loop dimensions (no reversed or offset indexing)
+
+    @property
+    def reductions(self):
+        return [i for i, k in enumerate(self.kinds) if k == "reduction"]
+
+
+NAMED_KINDS = {"linalg.matmul": ["parallel", "parallel", "reduction"],
+               "linalg.batch_matmul": ["parallel", "parallel", "parallel", "reduction"]}
+
+
+def loop_nest(op):
+    """The LoopNest of a linalg.generic / matmul / batch_matmul with static shapes, else None."""
+    name = op.name
+    operands = list(op.operands)
+    if any(not isinstance(v.type, ir.RankedTensorType) or not v.type.has_static_shape for v in operands):
+        return None
+    if name in NAMED_KINDS:
+        kinds = NAMED_KINDS[name]
+        a, b = (list(v.type.shape) for v in operands[:2])
+        sizes = a[:-1] + [b[-1], a[-1]]  # batch..., M, N, K
+        return LoopNest(kinds, sizes, 2, ["arith.mulf", "arith.addf"])
+    if name != "linalg.generic":
+        return None
+    kinds = [str(k).split("<")[-1].rstrip(">") for k in ir.ArrayAttr(op.attributes["iterator_types"])]
+    sizes = [None] * len(kinds)
+    plain = True
+    for value, map_attr in zip(operands, ir.ArrayAttr(op.attributes["indexing_maps"])):
+        for d, expr in zip(value.type.shape, ir.AffineMapAttr(map_attr).value.results):
+            if isinstance(expr, ir.AffineDimExpr):
+                sizes[expr.position] = d
+            else:
+                plain = False
+    if None in sizes:
+        return None
+    block = op.regions[0].blocks[0]
+    body = [o.name for o in block.operations]
+    inputs = len(operands) - len(op.results)
+    return LoopNest(kinds, sizes, inputs, body, _combiner(block, inputs), plain)
+
+
+def _combiner(block, inputs):
+    """The name of the op yielding the single output, when it reads the output's running value."""
+    ops = list(block.operations)
+    if len(block.arguments) != inputs + 1 or len(ops) < 2 or len(ops[-1].operands) != 1:
+        return ""
+    owner = ops[-1].operands[0].owner
+    if isinstance(owner, ir.Block) or block.arguments[inputs] not in list(owner.operands):
+        return ""
+    return owner.name
+
+
+def divisor_at_most(n, limit, multiple_of=1):
+    """The largest divisor of n that is <= limit (preferring multiples of `multiple_of`), at least 1."""
+    candidates = [d for d in range(1, min(n, limit) + 1) if n % d == 0]
+    preferred = [d for d in candidates if d % multiple_of == 0]
+    return max(preferred or candidates)
+
+
+class Script:
+    """Lines of the transform script; fresh SSA names for handles."""
+
+    def __init__(self):
+        self.lines, self.count = [], 0
+
+    def fresh(self, stem):
+        self.count += 1
+        return f"%{stem}{self.count}"
+
+    def emit(self, line):
+        self.lines.append("    " + line)
+
+    def match(self, tag):
+        h = self.fresh("op")
+        self.emit(f'{h} = transform.structured.match attributes{{{TAG} = "{tag}"}} in %root : '
+                  "(!transform.any_op) -> !transform.any_op")
+        return h
+
+    def tile(self, handle, sizes, dims, forall=False):
+        """tile_using_for (or _forall); returns (tiled op, its loop sizes, [loops]). A tile as
+        large as its dimension is left untiled: a one-trip loop would be folded away under a live
+        handle, which the transform interpreter reports as an error."""
+        sizes = [0 if s == d else s for s, d in zip(sizes, dims)]
+        tiled_dims = [s or d for s, d in zip(sizes, dims)]
+        if not any(sizes):
+            return handle, tiled_dims, []
+        loops = 1 if forall else sum(1 for s in sizes if s)
+        tiled, loop_names = self.fresh("t"), [self.fresh("l") for _ in range(loops)]
+        op = "tile_using_forall" if forall else "tile_using_for"
+        results = ", ".join(["!transform.any_op"] * (1 + loops))
+        self.emit(f"{tiled}, {', '.join(loop_names)} = transform.structured.{op} {handle} tile_sizes "
+                  f"[{', '.join(map(str, sizes))}] : (!transform.any_op) -> ({results})")
+        return tiled, tiled_dims, loop_names
+
+    def vectorize(self, handle):
+        self.emit(f"transform.structured.vectorize {handle} : !transform.any_op")
+
+
+def plan_contraction(script, handle, nest, vw, threads):
+    """Register tile MR x NR (NR a multiple of the vector width), k innermost; the k loop is
+    annotated so that the clean-up can hoist the accumulator out of it."""
+    dims = list(nest.sizes)
+    *batch, m, n, k = dims
+    nb = len(batch)
+    mr = divisor_at_most(m, 8)
+    nr = divisor_at_most(n, 2 * vw, vw) if n >= vw else n
+    mc, nc, kc = divisor_at_most(m, 64, mr), divisor_at_most(n, 256, nr), divisor_at_most(k, 256)
+    if threads > 1 and 2 * m * n * k * max([1] + batch) >= 1 << 21:
+        if m % (threads * mr) == 0:
+            handle, dims, _ = script.tile(handle, [0] * nb + [m // threads, 0, 0], dims, forall=True)
+        elif n % (threads * nr) == 0:
+            handle, dims, _ = script.tile(handle, [0] * nb + [0, n // threads, 0], dims, forall=True)
+    handle, dims, _ = script.tile(handle, [1] * nb + [min(mc, dims[-3]), min(nc, dims[-2]), kc], dims)
+    handle, dims, _ = script.tile(handle, [1] * nb + [mr, nr, 0], dims)
+    handle, dims, k_loop = script.tile(handle, [0] * nb + [0, 0, 1], dims)
+    script.vectorize(handle)
+    for loop in k_loop:
+        script.emit(f'transform.annotate {loop} "tg.k_loop" : !transform.any_op')
+
+
+def plan_elementwise(script, handle, nest, vw, threads):
+    """Rows of the innermost dimension as vectors; threads over the outermost dimension."""
+    dims = list(nest.sizes)
+    total = 1
+    for s in dims:
+        total *= s
+    inner = dims[-1]
+    width = divisor_at_most(inner, 4 * vw, vw) if inner > 4 * vw else inner
+    if threads > 1 and len(dims) > 1 and total >= 1 << 16 and dims[0] % threads == 0:
+        handle, dims, _ = script.tile(handle, [dims[0] // threads] + [0] * (len(dims) - 1), dims, forall=True)
+    handle, dims, _ = script.tile(handle, [1] * (len(dims) - 1) + [width], dims)
+    script.vectorize(handle)
+
+
+def plan_reduction(script, handle, nest, vw, threads):
+    """Innermost dimension reduced: partial sums in a vector; kept: vectors along it."""
+    dims, kinds = list(nest.sizes), nest.kinds
+    if kinds[-1] == "reduction":
+        # Partial sums need the combiner's identity: sums only (max propagates NaN through selects).
+        if len(nest.reductions) != 1 or dims[-1] < vw or dims[-1] % vw or nest.combiner != "arith.addf":
+            return False
+        handle, dims, _ = script.tile(handle, [1 if k == "parallel" else 0 for k in kinds[:-1]] + [0], dims)
+        parts = [script.fresh("red") for _ in range(4)]
+        script.emit(f"{', '.join(parts)} = transform.structured.tile_reduction_using_for {handle} by tile_sizes = "
+                    f"[{', '.join(['0'] * (len(dims) - 1) + [str(vw)])}] : (!transform.any_op) -> "
+                    "(!transform.any_op, !transform.any_op, !transform.any_op, !transform.any_op)")
+        for h in parts[:3]:  # the accumulator's fill, the partial sums, their final combination
+            script.vectorize(h)
+        return True
+    inner = dims[-1]
+    width = divisor_at_most(inner, 4 * vw, vw) if inner > 4 * vw else inner
+    handle, dims, _ = script.tile(handle, [1] * (len(dims) - 1) + [width], dims)
+    script.vectorize(handle)
+    return True
+
+
+def is_contraction(nest):
+    return (nest.inputs == 2 and len(nest.reductions) == 1 and nest.kinds[-1] == "reduction"
+            and len(nest.kinds) in (3, 4) and set(nest.body) <= {"arith.mulf", "arith.addf", "linalg.yield"})
+
+
+def vectorizable(nest):
+    # Gathers (tensor.extract at computed indices) and reversed or offset indexing: left to loops.
+    return nest.plain_maps and "tensor.extract" not in nest.body and all(s > 0 for s in nest.sizes)
+
+
+@register_pass
+@dataclasses.dataclass
+class PlanCpuCodegen(ModulePass):
+    name = "tg-plan-cpu-codegen"
+    summary = "tag linalg ops with a codegen strategy and append the transform script that applies it"
+
+    threads: int = dataclasses.field(default=0, metadata={"help": "threads (0: TGRAPH_NUM_THREADS, else all cores)"})
+    vector_width: int = dataclasses.field(default=0, metadata={"help": "f32 vector lanes (0: from the host)"})
+
+    def run(self, module):
+        vw = self.vector_width or host_vector_width()
+        threads = self.threads or default_threads()
+        script = Script()
+        count = 0
+
+        def visit(op):
+            nonlocal count
+            nest = loop_nest(op) if op.name.startswith("linalg.") else None
+            if nest is None or not vectorizable(nest) or not nest.sizes:
+                return ir.WalkResult.ADVANCE
+            # i1 vectors are bit-packed in LLVM while memrefs hold a byte per boolean: left to loops.
+            if not all(str(getattr(v.type, "element_type", "")) in ("f32", "f64", "i32", "i64") for v in op.operands):
+                return ir.WalkResult.ADVANCE
+            tag = f"op{count}"
+            mark = len(script.lines)
+            handle = script.match(tag)
+            if is_contraction(nest):
+                plan_contraction(script, handle, nest, vw, threads)
+            elif not nest.reductions:
+                plan_elementwise(script, handle, nest, vw, threads)
+            elif not plan_reduction(script, handle, nest, vw, threads):
+                del script.lines[mark:]
+                return ir.WalkResult.ADVANCE
+            op.attributes[TAG] = ir.StringAttr.get(tag)
+            count += 1
+            return ir.WalkResult.ADVANCE
+
+        module.walk(visit)
+        if count:
+            self.finish(script)
+        text = ("module attributes {transform.with_named_sequence} {\n"
+                "  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {\n"
+                + "\n".join(script.lines) + "\n    transform.yield\n  }\n}")
+        body = module.regions[0].blocks[0]
+        with ir.InsertionPoint(body):
+            body.append(ir.Module.parse(text).operation.clone())
+
+    @staticmethod
+    def finish(script):
+        """Clean-ups and vector lowerings shared by all strategies, once per script."""
+        script.emit("%funcs = transform.structured.match ops{[\"func.func\"]} in %root : "
+                    "(!transform.any_op) -> !transform.any_op")
+        script.emit("transform.apply_patterns to %funcs { transform.apply_patterns.vector.reduction_to_contract "
+                    "transform.apply_patterns.vector.transfer_permutation_patterns "
+                    "transform.apply_patterns.canonicalization } : !transform.any_op")
+        script.emit("transform.apply_cse to %funcs : !transform.any_op")
+        # Keep each register tile of C in registers across its k loop (found again by annotation:
+        # the canonicalization above may have rebuilt the loops).
+        script.emit('%k_loops = transform.structured.match attributes{tg.k_loop} in %root : '
+                    "(!transform.any_op) -> !transform.any_op")
+        script.emit("transform.loop.hoist_loop_invariant_subsets %k_loops : !transform.any_op")
+        script.emit("transform.apply_patterns to %funcs { transform.apply_patterns.vector.lower_contraction "
+                    "lowering_strategy = \"outerproduct\" "
+                    "transform.apply_patterns.vector.reorder_multi_reduction_dims lowering_strategy = \"innerparallel\" "
+                    "transform.apply_patterns.vector.multi_reduction_flattening lowering_strategy = \"innerparallel\" "
+                    "transform.apply_patterns.vector.multi_reduction_unrolling lowering_strategy = \"innerparallel\" "
+                    "transform.apply_patterns.canonicalization } : !transform.any_op")
+
+
+@register_pass
+@dataclasses.dataclass
+class EraseTransformScripts(ModulePass):
+    name = "tg-erase-transform-scripts"
+    summary = "remove transform scripts (nested modules with named sequences) and codegen tags"
+
+    def run(self, module):
+        for op in list(module.regions[0].blocks[0].operations):
+            if op.operation.name == "builtin.module" and "transform.with_named_sequence" in op.operation.attributes:
+                op.operation.erase()
+
+        def untag(op):
+            if TAG in op.attributes:
+                del op.attributes[TAG]
+            return ir.WalkResult.ADVANCE
+
+        module.walk(untag)
+
+
+@register_pass
+@dataclasses.dataclass
+class CpuCodegen(ModulePass):
+    name = "tg-cpu-codegen"
+    summary = "plan, apply and erase the CPU codegen transform script"
+    is_pipeline = True
+
+    threads: int = dataclasses.field(default=0, metadata={"help": "threads (0: TGRAPH_NUM_THREADS, else all cores)"})
+    vector_width: int = dataclasses.field(default=0, metadata={"help": "f32 vector lanes (0: from the host)"})
+
+    def pipeline(self):
+        plan = PlanCpuCodegen(threads=self.threads, vector_width=self.vector_width).pipeline_text()
+        return f"{plan}, transform-interpreter, tg-erase-transform-scripts"
