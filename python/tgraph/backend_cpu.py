@@ -11,6 +11,7 @@ import ctypes.util
 import functools
 import os
 import sys
+import threading
 
 import numpy as np
 
@@ -33,15 +34,27 @@ def _descriptor_type(rank):
     return _DESCRIPTOR_TYPES[rank]
 
 
-def _descriptor(array):
-    """A descriptor over a C-contiguous array's own memory (strides in elements)."""
-    d = _descriptor_type(array.ndim)()
-    d.allocated = d.aligned = array.ctypes.data
-    d.offset = 0
-    if array.ndim:
-        d.sizes[:] = array.shape
-        d.strides[:] = [s // array.itemsize for s in array.strides] if array.size else [0] * array.ndim
+def _descriptor(spec):
+    """A descriptor for a C-contiguous array of `spec` (strides in elements); its pointers are
+    filled in per call."""
+    d = _descriptor_type(spec.rank)()
+    if spec.rank:
+        d.sizes[:] = spec.shape
+        stride, strides = 1, []
+        for size in reversed(spec.shape):
+            strides.append(stride if spec.size else 0)
+            stride *= size
+        d.strides[:] = strides[::-1]
     return d
+
+
+def _address(array):
+    """The address of an array's first element (from_buffer is several times faster than
+    array.ctypes.data, but needs a writable, non-empty buffer)."""
+    try:
+        return ctypes.addressof(ctypes.c_byte.from_buffer(array))
+    except (TypeError, ValueError):
+        return array.ctypes.data
 
 
 # JIT-compiled symbols resolve against the process too: a function called `exp` or `tanh` would
@@ -119,6 +132,22 @@ def openmp_runtime():
     return None
 
 
+@functools.lru_cache(maxsize=None)
+def keep_freed_memory():
+    """Let glibc reuse freed blocks up to 32 MiB instead of returning each to the kernel: compiled
+    code allocates its intermediate buffers per call, and with the default threshold (128 KiB)
+    every call of a large model would map fresh pages and fault on them. Process-wide; set
+    TGRAPH_MALLOC_TUNING=0 to leave malloc alone."""
+    if os.environ.get("TGRAPH_MALLOC_TUNING", "1") == "0" or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        return bool(libc.mallopt(m_mmap_threshold, 32 << 20) and libc.mallopt(m_trim_threshold, 128 << 20))
+    except (OSError, AttributeError):
+        return False
+
+
 def threads_for(requested=None):
     """Threads to compile for: `requested`, else TGRAPH_NUM_THREADS, else every core; 1 without OpenMP."""
     from tgraph.passes.tg_cpu_codegen import default_threads
@@ -159,7 +188,10 @@ class CpuExecutable:
                 raise TGraphError(f"@{self.name} cannot run on the CPU: its signature must be static tensors "
                                   f"of tg element types ({err})") from None
             self.threads = threads_for(threads)
+            keep_freed_memory()
             self._compile(log)
+        self._output_layout = [(s.shape, s.np_dtype) for s in self.output_specs]
+        self._local = threading.local()
 
     def _compile(self, log):
         from tgraph.passes import PipelineError, build_pass_manager
@@ -189,13 +221,23 @@ class CpuExecutable:
     def __call__(self, *arrays):
         return self.run(conform(arrays, self.input_specs, f"@{self.name}", "inputs"))
 
+    def _call_state(self):
+        """This thread's descriptors (one per argument, shapes filled in once) and the packed
+        argument array pointing at them: a call only writes the data pointers."""
+        state = getattr(self._local, "state", None)
+        if state is None:
+            descriptors = [_descriptor(s) for s in self.input_specs + self.output_specs]
+            pointers = [ctypes.pointer(d) for d in descriptors]
+            packed = (ctypes.c_void_p * len(pointers))(*[ctypes.addressof(p) for p in pointers])
+            state = self._local.state = (descriptors, pointers, packed)
+        return state
+
     def run(self, inputs):
         """Call the native code on arrays already conformed to the input specs; fresh outputs."""
-        outputs = [np.empty(s.shape, s.np_dtype) for s in self.output_specs]
-        descriptors = [_descriptor(a) for a in inputs + outputs]
-        # The packed C interface: an array of pointers to the arguments, each a pointer to a descriptor.
-        pointers = [ctypes.c_void_p(ctypes.addressof(d)) for d in descriptors]
-        packed = (ctypes.c_void_p * len(pointers))(*[ctypes.addressof(p) for p in pointers])
+        descriptors, _, packed = self._call_state()
+        outputs = [np.empty(shape, dtype) for shape, dtype in self._output_layout]
+        for d, a in zip(descriptors, inputs + outputs):
+            d.allocated = d.aligned = _address(a)
         self._entry(packed)
         return outputs
 
