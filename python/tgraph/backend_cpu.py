@@ -10,6 +10,7 @@ import ctypes
 import ctypes.util
 import functools
 import os
+import subprocess
 import sys
 import threading
 
@@ -121,8 +122,9 @@ def openmp_runtime():
     """An OpenMP runtime with the `__kmpc_*` ABI that MLIR's OpenMP lowering calls: Intel's
     libiomp5 (the intel-openmp wheel puts it in the environment's lib/) or LLVM's libomp. GCC's
     libgomp lacks that ABI. None when neither is present: code is then single-threaded."""
-    candidates = [os.path.join(sys.prefix, "lib", "libiomp5.so")]
-    candidates += [name for name in (ctypes.util.find_library("iomp5"), ctypes.util.find_library("omp")) if name]
+    bundled = os.path.join(sys.prefix, "lib", "libiomp5.so")
+    # find_library runs a compiler to search: only when the environment has no runtime of its own.
+    candidates = [bundled] if os.path.exists(bundled) else filter(None, map(ctypes.util.find_library, ("iomp5", "omp")))
     for candidate in candidates:
         try:
             ctypes.CDLL(candidate, mode=ctypes.RTLD_GLOBAL)
@@ -188,10 +190,39 @@ class CpuExecutable:
                 raise TGraphError(f"@{self.name} cannot run on the CPU: its signature must be static tensors "
                                   f"of tg element types ({err})") from None
             self.threads = threads_for(threads)
+            self.loaded_from = None
             keep_freed_memory()
             self._compile(log)
+        self._ready()
+
+    def _ready(self):
         self._output_layout = [(s.shape, s.np_dtype) for s in self.output_specs]
         self._local = threading.local()
+
+    @classmethod
+    def load(cls, library, name, input_specs, output_specs, threads):
+        """A CpuExecutable over a shared library written by `save` (no MLIR work at all)."""
+        self = cls.__new__(cls)
+        self.name, self.input_specs, self.output_specs, self.threads = name, input_specs, output_specs, threads
+        if threads > 1 and not openmp_runtime():
+            raise OSError("the library needs an OpenMP runtime, and none is loaded")
+        keep_freed_memory()
+        self._engine = ctypes.CDLL(library)
+        self.loaded_from = library
+        self._entry = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(
+            ctypes.cast(getattr(self._engine, "_mlir__mlir_ciface_" + SYMBOL_PREFIX + name), ctypes.c_void_p).value)
+        self._ready()
+        return self
+
+    def save(self, library, linker):
+        """Write the JIT's object code as a shared library at `library` (linked by `linker`, a C
+        compiler driver); the caller loads it in another process with `load`."""
+        obj = library + ".o"
+        self._engine.dump_to_object_file(obj)
+        try:
+            subprocess.run([linker, "-shared", "-o", library, obj], check=True, capture_output=True, timeout=60)
+        finally:
+            os.remove(obj)
 
     def _compile(self, log):
         from tgraph.passes import PipelineError, build_pass_manager

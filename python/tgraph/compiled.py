@@ -19,7 +19,8 @@ from tgraph.passes.tg_generate_adjoint import GenerateAdjoint
 from tgraph.passes.tg_generate_tangent import GenerateTangent
 
 from .autodiff import run_passes
-from .backend_cpu import CpuExecutable, conform
+from . import cache
+from .backend_cpu import CpuExecutable, conform, threads_for
 from .dtypes import TensorSpec, is_float
 from .errors import TGraphError, TGraphTypeError, user_facing
 from .graph import Graph, trace
@@ -121,11 +122,21 @@ class Compiled:
                 exe = self._entries.get(entry)
                 if exe is None or (logged and entry not in self._logs):
                     echo = os.environ.get("TGRAPH_PRINT_IR_AFTER_ALL", "") not in ("", "0")
-                    log = None
                     if logged or echo or self.dump_ir:
                         log = self._logs[entry] = _PassLog(entry, self.dump_ir, echo)
-                    exe = CpuExecutable(self._entry_graph(entry), log=log)
+                        exe = CpuExecutable(self._entry_graph(entry), log=log)
+                    else:
+                        exe = self._cached_or_compiled(entry)
                     self._entries[entry] = exe
+        return exe
+
+    def _cached_or_compiled(self, entry):
+        """From the on-disk cache (keyed by the graph, before differentiation), else compiled and stored."""
+        digest = cache.key(self.graph.ir(), entry, self.wrt, threads_for())
+        exe = cache.load(digest)
+        if exe is None:
+            exe = CpuExecutable(self._entry_graph(entry))
+            cache.store(digest, exe)
         return exe
 
     def _log(self, entry):
