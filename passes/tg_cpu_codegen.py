@@ -13,7 +13,8 @@ Strategies (f32 lanes `vector-width`, from the host: 16 with AVX-512):
     the innermost dimension vectorized;
   reductions: partial sums in a vector accumulator along an innermost reduced dimension
     (tile_reduction_using_for), or whole vectors along an innermost kept dimension.
-Ops of other kinds (convolutions, pooling, gathers, scatter loops) keep their loops."""
+  convolution (NCHW x FCHW): im2col, then the contraction strategy on the batched matmul.
+Ops of other kinds (grouped convolutions, pooling, gathers, scatter loops) keep their loops."""
 
 import dataclasses
 import os
@@ -156,13 +157,16 @@ def plan_contraction(script, handle, nest, vw, threads):
     nb = len(batch)
     mr = divisor_at_most(m, 8)
     nr = divisor_at_most(n, 2 * vw, vw) if n >= vw else n
-    mc, nc, kc = divisor_at_most(m, 64, mr), divisor_at_most(n, 256, nr), divisor_at_most(k, 256)
     if threads > 1 and 2 * m * n * k * max([1] + batch) >= 1 << 21:
         if m % (threads * mr) == 0:
             handle, dims, _ = script.tile(handle, [0] * nb + [m // threads, 0, 0], dims, forall=True)
         elif n % (threads * nr) == 0:
             handle, dims, _ = script.tile(handle, [0] * nb + [0, n // threads, 0], dims, forall=True)
-    handle, dims, _ = script.tile(handle, [1] * nb + [min(mc, dims[-3]), min(nc, dims[-2]), kc], dims)
+    # Every tile divides the dimension it tiles (static shapes all the way down, for the vectorizer).
+    m, n, k = dims[-3:]
+    mc, nc, kc = divisor_at_most(m, 64, mr), divisor_at_most(n, 256, nr), divisor_at_most(k, 256)
+    mr, nr = divisor_at_most(mc, mr), divisor_at_most(nc, nr, min(nr, vw))
+    handle, dims, _ = script.tile(handle, [1] * nb + [mc, nc, kc], dims)
     handle, dims, _ = script.tile(handle, [1] * nb + [mr, nr, 0], dims)
     handle, dims, k_loop = script.tile(handle, [0] * nb + [0, 0, 1], dims)
     script.vectorize(handle)
@@ -206,6 +210,19 @@ def plan_reduction(script, handle, nest, vw, threads):
     return True
 
 
+def plan_convolution(script, handle, op, vw, threads):
+    """conv2d (NCHW, FCHW) as im2col then the contraction strategy on the batched matmul
+    out[n, f, p] += W[f, k] * col[n, k, p], with k = (c, kh, kw) and p = (oh, ow)."""
+    (n, c, _, _), (f, _, kh, kw), (_, _, oh, ow) = (list(v.type.shape) for v in op.operands)
+    im2col, result, matmul = script.fresh("im2col"), script.fresh("expanded"), script.fresh("mm")
+    script.emit(f"{im2col}, {result} = transform.structured.convert_conv2d_to_img2col {handle} : "
+                "(!transform.any_op) -> (!transform.any_op, !transform.any_op)")
+    # The conversion returns the expand_shape of the matmul's result to NCHW: the matmul feeds it.
+    script.emit(f"{matmul} = transform.get_producer_of_operand {result}[0] : (!transform.any_op) -> !transform.any_op")
+    nest = LoopNest(["parallel"] * 3 + ["reduction"], [n, f, oh * ow, c * kh * kw], 2, ["arith.mulf", "arith.addf"])
+    plan_contraction(script, matmul, nest, vw, threads)
+
+
 def is_contraction(nest):
     return (nest.inputs == 2 and len(nest.reductions) == 1 and nest.kinds[-1] == "reduction"
             and len(nest.kinds) in (3, 4) and set(nest.body) <= {"arith.mulf", "arith.addf", "linalg.yield"})
@@ -233,6 +250,13 @@ class PlanCpuCodegen(ModulePass):
 
         def visit(op):
             nonlocal count
+            if op.name == "linalg.conv_2d_nchw_fchw" and all(
+                    isinstance(v.type, ir.RankedTensorType) and v.type.has_static_shape for v in op.operands):
+                tag = f"op{count}"
+                plan_convolution(script, script.match(tag), op, vw, threads)
+                op.attributes[TAG] = ir.StringAttr.get(tag)
+                count += 1
+                return ir.WalkResult.ADVANCE
             nest = loop_nest(op) if op.name.startswith("linalg.") else None
             if nest is None or not vectorizable(nest) or not nest.sizes:
                 return ir.WalkResult.ADVANCE
