@@ -13,7 +13,9 @@ Strategies (f32 lanes `vector-width`, from the host: 16 with AVX-512):
     the innermost dimension vectorized;
   reductions: partial sums in a vector accumulator along an innermost reduced dimension
     (tile_reduction_using_for), or whole vectors along an innermost kept dimension.
-  convolution (NCHW x FCHW): im2col, then the contraction strategy on the batched matmul.
+  convolution: tg-to-linalg emits im2col and a batched contraction (the strategy above); a
+    direct NCHW x FCHW convolution with a narrow kernel becomes 1-D convolutions along output
+    rows, vectorized.
 Ops of other kinds (grouped convolutions, pooling, gathers, scatter loops) keep their loops."""
 
 import dataclasses
@@ -211,16 +213,25 @@ def plan_reduction(script, handle, nest, vw, threads):
 
 
 def plan_convolution(script, handle, op, vw, threads):
-    """conv2d (NCHW, FCHW) as im2col then the contraction strategy on the batched matmul
-    out[n, f, p] += W[f, k] * col[n, k, p], with k = (c, kh, kw) and p = (oh, ow)."""
+    """A direct conv2d (NCHW, FCHW; tg-to-linalg uses im2col unless the columns would be too
+    large) with a small kernel width: tiles of one output row and one kernel row become 1-D
+    convolutions (decompose), vectorized along the row. Returns False for wide kernels, whose
+    1-D convolutions would unroll too far: they keep their loops."""
     (n, c, _, _), (f, _, kh, kw), (_, _, oh, ow) = (list(v.type.shape) for v in op.operands)
-    im2col, result, matmul = script.fresh("im2col"), script.fresh("expanded"), script.fresh("mm")
-    script.emit(f"{im2col}, {result} = transform.structured.convert_conv2d_to_img2col {handle} : "
-                "(!transform.any_op) -> (!transform.any_op, !transform.any_op)")
-    # The conversion returns the expand_shape of the matmul's result to NCHW: the matmul feeds it.
-    script.emit(f"{matmul} = transform.get_producer_of_operand {result}[0] : (!transform.any_op) -> !transform.any_op")
-    nest = LoopNest(["parallel"] * 3 + ["reduction"], [n, f, oh * ow, c * kh * kw], 2, ["arith.mulf", "arith.addf"])
-    plan_contraction(script, matmul, nest, vw, threads)
+    if kw > 7:
+        return False
+    dims = [n, f, oh, ow, c, kh, kw]  # the loops of linalg.conv_2d_nchw_fchw
+    if threads > 1 and n % threads == 0:
+        handle, dims, _ = script.tile(handle, [n // threads] + [0] * 6, dims, forall=True)
+    elif threads > 1 and f % threads == 0:
+        handle, dims, _ = script.tile(handle, [0, f // threads] + [0] * 5, dims, forall=True)
+    row = dims[3] if dims[3] <= 4 * vw else divisor_at_most(dims[3], 4 * vw)
+    handle, dims, _ = script.tile(handle, [1, divisor_at_most(dims[1], 8), 1, row, divisor_at_most(dims[4], 64), 1, 0],
+                                  dims)
+    conv1d = script.fresh("conv1d")
+    script.emit(f"{conv1d} = transform.structured.decompose {handle} : (!transform.any_op) -> !transform.any_op")
+    script.vectorize(conv1d)
+    return True
 
 
 def is_contraction(nest):
@@ -252,10 +263,12 @@ class PlanCpuCodegen(ModulePass):
             nonlocal count
             if op.name == "linalg.conv_2d_nchw_fchw" and all(
                     isinstance(v.type, ir.RankedTensorType) and v.type.has_static_shape for v in op.operands):
-                tag = f"op{count}"
-                plan_convolution(script, script.match(tag), op, vw, threads)
-                op.attributes[TAG] = ir.StringAttr.get(tag)
-                count += 1
+                tag, mark = f"op{count}", len(script.lines)
+                if plan_convolution(script, script.match(tag), op, vw, threads):
+                    op.attributes[TAG] = ir.StringAttr.get(tag)
+                    count += 1
+                else:
+                    del script.lines[mark:]
                 return ir.WalkResult.ADVANCE
             nest = loop_nest(op) if op.name.startswith("linalg.") else None
             if nest is None or not vectorizable(nest) or not nest.sizes:

@@ -22,7 +22,8 @@ def cpu_pipeline(threads=1, codegen=True):
         "linalg-fuse-elementwise-ops",
         "canonicalize",
         "cse",
-        *([f"tg-cpu-codegen{{threads={threads}}}", "canonicalize", "cse"] if codegen else []),
+        *(["tg-conv-to-matmul", "canonicalize", f"tg-cpu-codegen{{threads={threads}}}", "canonicalize", "cse"]
+          if codegen else []),
         "func.func(llvm-request-c-wrappers)",
         "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
         "buffer-results-to-out-params{hoist-static-allocs=true modify-public-functions=true}",
