@@ -10,17 +10,24 @@ on TensorSpecs: it raises VerifyError on a violation) and its reference semantic
 Derivative rules (`jvp`, `vjp`) are attached beside each definition through the helpers in ad.py.
 """
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from tgraph.dtypes import NUMPY_DTYPES, TensorSpec
-from tgraph.mlir import ext, ir
+from tgraph.mlir import BINDINGS, ext, ir
 
 
 class TG(ext.Dialect, name="tg"):
     """The typed-graph dialect."""
+
+
+# The bindings look for `<bindings>.dialects.<name>` to find a dialect's op classes, and try again
+# (a full import search) on every tg op they wrap while it is missing. The classes register
+# themselves here, so this module stands in for it.
+sys.modules.setdefault(f"{BINDINGS}.dialects.tg", sys.modules[__name__])
 
 
 class VerifyError(Exception):
