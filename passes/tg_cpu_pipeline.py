@@ -42,6 +42,7 @@ def cpu_pipeline(threads=1, codegen=True):
         "expand-strided-metadata",
         "lower-affine",  # the offset arithmetic of dynamic subviews
         "finalize-memref-to-llvm",
+        "tg-approximate-math",  # vectorizable exp, log, tanh, sin, cos, pow: no libm calls
         "arith-expand{include-bf16=true}",
         "convert-math-to-llvm",
         "convert-arith-to-llvm",
