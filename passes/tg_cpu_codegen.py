@@ -190,12 +190,16 @@ def plan_elementwise(script, handle, nest, vw, threads):
     script.vectorize(handle)
 
 
+# Combiners whose identity the partial-reduction tiling knows (maximumf: -inf, NaN propagates).
+COMBINERS = ("arith.addf", "arith.mulf", "arith.maximumf", "arith.minimumf")
+
+
 def plan_reduction(script, handle, nest, vw, threads):
     """Innermost dimension reduced: partial sums in a vector; kept: vectors along it."""
     dims, kinds = list(nest.sizes), nest.kinds
     if kinds[-1] == "reduction":
-        # Partial sums need the combiner's identity: sums only (max propagates NaN through selects).
-        if len(nest.reductions) != 1 or dims[-1] < vw or dims[-1] % vw or nest.combiner != "arith.addf":
+        # Partial reductions need the combiner's identity.
+        if len(nest.reductions) != 1 or dims[-1] < vw or dims[-1] % vw or nest.combiner not in COMBINERS:
             return False
         handle, dims, _ = script.tile(handle, [1 if k == "parallel" else 0 for k in kinds[:-1]] + [0], dims)
         parts = [script.fresh("red") for _ in range(4)]
