@@ -151,14 +151,18 @@ class Script:
         self.emit(f"transform.structured.vectorize {handle} : !transform.any_op")
 
 
+REGISTER_TILE = (8, 2)  # rows x vectors of the accumulator kept in registers (8 x 32 f32 with AVX-512)
+CACHE_TILE = (128, 256, 128)  # M, N, K of the blocks that stay in cache (measured: K = 128 beats 256)
+
+
 def plan_contraction(script, handle, nest, vw, threads):
     """Register tile MR x NR (NR a multiple of the vector width), k innermost; the k loop is
     annotated so that the clean-up can hoist the accumulator out of it."""
     dims = list(nest.sizes)
     *batch, m, n, k = dims
     nb = len(batch)
-    mr = divisor_at_most(m, 8)
-    nr = divisor_at_most(n, 2 * vw, vw) if n >= vw else n
+    mr = divisor_at_most(m, REGISTER_TILE[0])
+    nr = divisor_at_most(n, REGISTER_TILE[1] * vw, vw) if n >= vw else n
     if threads > 1 and 2 * m * n * k * max([1] + batch) >= 1 << 21:
         if m % (threads * mr) == 0:
             handle, dims, _ = script.tile(handle, [0] * nb + [m // threads, 0, 0], dims, forall=True)
@@ -166,7 +170,7 @@ def plan_contraction(script, handle, nest, vw, threads):
             handle, dims, _ = script.tile(handle, [0] * nb + [0, n // threads, 0], dims, forall=True)
     # Every tile divides the dimension it tiles (static shapes all the way down, for the vectorizer).
     m, n, k = dims[-3:]
-    mc, nc, kc = divisor_at_most(m, 64, mr), divisor_at_most(n, 256, nr), divisor_at_most(k, 256)
+    mc, nc, kc = divisor_at_most(m, CACHE_TILE[0], mr), divisor_at_most(n, CACHE_TILE[1], nr), divisor_at_most(k, CACHE_TILE[2])
     mr, nr = divisor_at_most(mc, mr), divisor_at_most(nc, nr, min(nr, vw))
     handle, dims, _ = script.tile(handle, [1] * nb + [mc, nc, kc], dims)
     handle, dims, _ = script.tile(handle, [1] * nb + [mr, nr, 0], dims)

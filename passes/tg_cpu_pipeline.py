@@ -24,6 +24,7 @@ def cpu_pipeline(threads=1, codegen=True):
         "cse",
         *(["tg-conv-to-matmul", "canonicalize", f"tg-cpu-codegen{{threads={threads}}}", "canonicalize", "cse"]
           if codegen else []),
+        "tg-unshare-fills",
         "func.func(llvm-request-c-wrappers)",
         "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
         "buffer-results-to-out-params{hoist-static-allocs=true modify-public-functions=true}",
@@ -72,6 +73,28 @@ class CpuPipeline(ModulePass):
 def _identity_layout(memref_type):
     t = ir.MemRefType(memref_type)
     return t.affine_map == ir.AffineMap.get_identity(t.rank)
+
+
+@register_pass
+@dataclasses.dataclass
+class UnshareFills(ModulePass):
+    name = "tg-unshare-fills"
+    summary = "one linalg.fill per user: a fill shared by several ops that write into it bufferizes as copies"
+
+    def run(self, module):
+        fills = []
+
+        def collect(op):
+            if op.name == "linalg.fill" and len(op.results) == 1:
+                fills.append(op)
+            return ir.WalkResult.ADVANCE
+
+        module.walk(collect)
+        for fill in fills:
+            uses = list(fill.results[0].uses)
+            for use in uses[1:]:  # the first user keeps the original
+                clone = fill.clone(ir.InsertionPoint(fill))
+                use.owner.operands[use.operand_number] = clone.results[0]
 
 
 @register_pass
