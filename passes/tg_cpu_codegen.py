@@ -186,10 +186,10 @@ def plan_elementwise(script, handle, nest, vw, threads):
     total = 1
     for s in dims:
         total *= s
+    if threads > 1 and total >= 1 << 16 and dims[0] % threads == 0:
+        handle, dims, _ = script.tile(handle, [dims[0] // threads] + [0] * (len(dims) - 1), dims, forall=True)
     inner = dims[-1]
     width = divisor_at_most(inner, 4 * vw, vw) if inner > 4 * vw else inner
-    if threads > 1 and len(dims) > 1 and total >= 1 << 16 and dims[0] % threads == 0:
-        handle, dims, _ = script.tile(handle, [dims[0] // threads] + [0] * (len(dims) - 1), dims, forall=True)
     handle, dims, _ = script.tile(handle, [1] * (len(dims) - 1) + [width], dims)
     script.vectorize(handle)
 
@@ -205,6 +205,11 @@ def plan_reduction(script, handle, nest, vw, threads):
         # Partial reductions need the combiner's identity.
         if len(nest.reductions) != 1 or dims[-1] < vw or dims[-1] % vw or nest.combiner not in COMBINERS:
             return False
+        total = 1
+        for d in dims:
+            total *= d
+        if threads > 1 and kinds[0] == "parallel" and total >= 1 << 16 and dims[0] % threads == 0:
+            handle, dims, _ = script.tile(handle, [dims[0] // threads] + [0] * (len(dims) - 1), dims, forall=True)
         handle, dims, _ = script.tile(handle, [1 if k == "parallel" else 0 for k in kinds[:-1]] + [0], dims)
         parts = [script.fresh("red") for _ in range(4)]
         script.emit(f"{', '.join(parts)} = transform.structured.tile_reduction_using_for {handle} by tile_sizes = "
