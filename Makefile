@@ -21,6 +21,10 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 	$(PIP) -e '.[test]'
 	touch $@ $(VENV)/.installed $(VENV)/.installed-demo
 
+$(VENV)/.installed-bench: pyproject.toml | $(PY)
+	$(PIP) -e '.[bench]'
+	touch $@ $(VENV)/.installed
+
 # Trains an MLP on the handwritten digits with a compiled value_and_grad (examples/digits_mlp.py).
 demo: $(VENV)/.installed-demo
 	$(PY) examples/digits_mlp.py
@@ -35,6 +39,10 @@ lit: $(VENV)/.installed-test
 
 pytest: $(VENV)/.installed-test
 	$(PY) -m pytest
+
+# tgraph against numpy, JAX and PyTorch (benchmarks/README.md); a few minutes. ARGS="--quick" for a smoke run.
+bench: $(VENV)/.installed-bench
+	$(PY) benchmarks/run.py $(ARGS)
 
 # Regenerate dialect/tg.irdl.mlir and dialect/OPS.md from the Python definition.
 irdl: $(VENV)/.installed

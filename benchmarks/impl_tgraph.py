@@ -1,0 +1,60 @@
+"""tgraph: every workload through the public API, tgraph.compile_scalar / tgraph.compile_out and
+then an entry point (the inputs, numpy arrays, also serve as the input specs)."""
+
+import tgraph as tg
+
+
+def mlp_loss(x, w1, b1, w2, b2, w3, b3, labels):
+    h = tg.relu(x @ w1 + b1)
+    h = tg.relu(h @ w2 + b2)
+    return tg.cross_entropy(h @ w3 + b3, labels)
+
+
+def cnn_loss(x, k1, c1, k2, c2, w, b, labels):
+    h = tg.max_pool2d(tg.relu(tg.conv2d(x, k1, c1, padding=1)), 2)
+    h = tg.max_pool2d(tg.relu(tg.conv2d(h, k2, c2, padding=1)), 2)
+    return tg.cross_entropy(h.reshape(h.shape[0], -1) @ w + b, labels)
+
+
+def _value_and_grad(loss, inputs):
+    """Gradients with respect to the parameters: every input but the data (first) and the labels (last)."""
+    step = tg.compile_scalar(loss, inputs, wrt=range(1, len(inputs) - 1))
+    return lambda: step.value_and_grad(*inputs)
+
+
+def _forward(fn, inputs):
+    compiled = tg.compile_out(fn, inputs)
+    return lambda: compiled.forward(*inputs)
+
+
+def mlp_value_and_grad(inputs):
+    return _value_and_grad(mlp_loss, inputs)
+
+
+def mlp_forward(inputs):
+    step = tg.compile_scalar(mlp_loss, inputs)
+    return lambda: step.forward(*inputs)
+
+
+def cnn_value_and_grad(inputs):
+    return _value_and_grad(cnn_loss, inputs)
+
+
+def matmul(inputs):
+    return _forward(lambda a, b: a @ b, inputs)
+
+
+def tanh_fma(inputs):
+    return _forward(lambda a, b, c: tg.tanh(a * b + c), inputs)
+
+
+def softmax(inputs):
+    return _forward(lambda x: tg.softmax(x), inputs)
+
+
+def layer_norm(inputs):
+    return _forward(lambda x: tg.layer_norm(x, eps=1e-5), inputs)
+
+
+def small_call(inputs):
+    return _forward(lambda x, y: x * y + 1, inputs)

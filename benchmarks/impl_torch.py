@@ -1,0 +1,87 @@
+"""PyTorch: every workload eager, or under torch.compile with `compiled=True` (then the first call
+compiles: 10-20 s for a training step with an empty inductor cache). Gradients by .backward() on
+the (compiled) loss; labels become int64, as cross_entropy needs, before timing."""
+
+import os
+
+import torch
+import torch.nn.functional as F
+
+torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
+
+
+def mlp_loss(x, w1, b1, w2, b2, w3, b3, labels):
+    h = torch.relu(x @ w1 + b1)
+    h = torch.relu(h @ w2 + b2)
+    return F.cross_entropy(h @ w3 + b3, labels)
+
+
+def cnn_loss(x, k1, c1, k2, c2, w, b, labels):
+    h = F.max_pool2d(torch.relu(F.conv2d(x, k1, c1, padding=1)), 2)
+    h = F.max_pool2d(torch.relu(F.conv2d(h, k2, c2, padding=1)), 2)
+    return F.cross_entropy(h.reshape(h.shape[0], -1) @ w + b, labels)
+
+
+def _layer_norm(x):
+    return F.layer_norm(x, x.shape[-1:], eps=1e-5)
+
+
+def _tensors(inputs):
+    """Tensors sharing the arrays' memory; integer labels as int64."""
+    return [torch.from_numpy(a).long() if a.dtype.kind == "i" else torch.from_numpy(a) for a in inputs]
+
+
+def _maybe_compile(fn, compiled):
+    return torch.compile(fn) if compiled else fn
+
+
+def _call(fn, inputs, compiled):
+    fn, args = _maybe_compile(fn, compiled), _tensors(inputs)
+    return lambda: fn(*args)
+
+
+def _value_and_grad(loss, inputs, compiled):
+    """Gradients with respect to the parameters: every input but the data (first) and the labels (last)."""
+    loss = _maybe_compile(loss, compiled)
+    x, *params, labels = _tensors(inputs)
+    params = [p.requires_grad_() for p in params]
+
+    def step():
+        for p in params:
+            p.grad = None
+        value = loss(x, *params, labels)
+        value.backward()
+        return value.detach(), [p.grad for p in params]
+    return step
+
+
+def mlp_value_and_grad(inputs, compiled=False):
+    return _value_and_grad(mlp_loss, inputs, compiled)
+
+
+def mlp_forward(inputs, compiled=False):
+    return _call(mlp_loss, inputs, compiled)
+
+
+def cnn_value_and_grad(inputs, compiled=False):
+    return _value_and_grad(cnn_loss, inputs, compiled)
+
+
+def matmul(inputs, compiled=False):
+    return _call(torch.matmul, inputs, compiled)
+
+
+def tanh_fma(inputs, compiled=False):
+    return _call(lambda a, b, c: torch.tanh(a * b + c), inputs, compiled)
+
+
+def softmax(inputs, compiled=False):
+    return _call(lambda x: torch.softmax(x, dim=-1), inputs, compiled)
+
+
+def layer_norm(inputs, compiled=False):
+    return _call(_layer_norm, inputs, compiled)
+
+
+def small_call(inputs, compiled=False):
+    return _call(lambda x, y: x * y + 1, inputs, compiled)

@@ -1,0 +1,53 @@
+"""One benchmark run: the selected workloads for the selected systems, as the JSON-ready dict that
+report.py prints. Import it only after threads.configure."""
+
+from tqdm import tqdm
+
+import first_call
+import machine
+import measure
+from systems import load
+from workloads import BY_NAME, FIRST_CALL, inputs_of
+
+
+def _row(name, title, cells, reps, unit="", work=0.0, formula="", inner=1):
+    """A row of the report; `reps`: the repetitions (or processes) asked for each cell."""
+    return {"name": name, "title": title, "reps": reps, "unit": unit, "work": work, "formula": formula,
+            "inner": inner, "cells": cells}
+
+
+def _first_call_rows(systems, settings):
+    mlp = BY_NAME["mlp_value_and_grad"]
+    expected_loss = float(measure.reference(mlp, inputs_of(mlp))[0])
+    measured = [s for s in systems if s in first_call.CACHE_ENV]
+    cells = first_call.measure(measured, settings["compile_samples"], expected_loss, settings["tolerance"])
+    for row in cells.values():
+        row.update({s: {"status": "n/a"} for s in systems if s not in measured})
+    return [_row(name, title, cells[name], settings["compile_samples"]) for name, title in FIRST_CALL.items()]
+
+
+def collect(settings, names, systems):
+    """Run the workloads `names` (see workloads.NAMES) for `systems` (keys of systems.SYSTEMS)."""
+    modules, skipped = {}, {}
+    for system in systems:
+        modules[system], why = load(system)
+        if why:
+            skipped[system] = why
+    present = [s for s in systems if s not in skipped]
+    start = machine.cpu_snapshot()
+    results = {"machine": machine.info(), "settings": settings, "systems": systems, "skipped": skipped,
+               "workloads": []}
+    for name in tqdm(names, desc="benchmarks", unit="workload", leave=False):
+        if name == "first_call":
+            rows = _first_call_rows(present, settings)
+        else:
+            w = BY_NAME[name]
+            calls, cells = measure.prepare(w, present, modules, settings["warmup"])
+            measure.time_round_robin(calls, cells, settings["reps"], w.inner, settings["budget_s"],
+                                     settings["pause_s"])
+            rows = [_row(w.name, w.title, cells, settings["reps"], w.unit, w.work, w.formula, w.inner)]
+        for row in rows:
+            row["cells"].update({s: {"status": "skipped"} for s in skipped})
+            results["workloads"].append(row)
+    results["other_processes_cores"] = machine.other_load(start, machine.cpu_snapshot())
+    return results

@@ -1,0 +1,102 @@
+"""The workloads: their inputs (f32, the same seed for every system and process), the work one call
+does (FLOPs or bytes moved) and the name of the builder each impl_<system> module defines for it."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MLP_BATCH, MLP_SIZES = 256, (784, 512, 512, 10)
+CNN_BATCH = 64
+ROWS, COLS = 4096, 1024
+ELEMENTS = 4 * 1024 * 1024
+
+
+@dataclass
+class Workload:
+    name: str          # key in the JSON
+    title: str         # row of the table
+    builder: str       # function of the impl_<system> modules: builder(inputs) -> a call
+    make_inputs: object
+    work: float = 0.0  # FLOPs or bytes per call
+    unit: str = ""     # "GFLOP/s" or "GB/s" (work / time), or "" for none
+    inner: int = 1     # calls per timed repetition (tiny calls are timed in batches)
+    formula: str = ""  # how `work` was counted
+
+
+def _normal(rng, shape, scale=1.0):
+    return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+
+def _labels(rng, n, classes=10):
+    return rng.integers(0, classes, n).astype(np.int32)
+
+
+def mlp_inputs(rng):
+    """x, then (weight, bias) per layer (He initialisation), then integer labels."""
+    arrays = [_normal(rng, (MLP_BATCH, MLP_SIZES[0]))]
+    for fan_in, fan_out in zip(MLP_SIZES[:-1], MLP_SIZES[1:]):
+        arrays += [_normal(rng, (fan_in, fan_out), np.sqrt(2 / fan_in)), _normal(rng, fan_out, 0.1)]
+    return arrays + [_labels(rng, MLP_BATCH)]
+
+
+def cnn_inputs(rng):
+    """x (NCHW), conv1 weight (OIHW) and bias, conv2 weight and bias, linear weight and bias, labels."""
+    return [_normal(rng, (CNN_BATCH, 1, 28, 28)),
+            _normal(rng, (32, 1, 3, 3), np.sqrt(2 / 9)), _normal(rng, 32, 0.1),
+            _normal(rng, (64, 32, 3, 3), np.sqrt(2 / 288)), _normal(rng, 64, 0.1),
+            _normal(rng, (64 * 7 * 7, 10), np.sqrt(1 / 3136)), _normal(rng, 10, 0.1),
+            _labels(rng, CNN_BATCH)]
+
+
+def matmul_inputs(n):
+    return lambda rng: [_normal(rng, (n, n)), _normal(rng, (n, n))]
+
+
+def _mlp_flops():
+    layers = [2 * MLP_BATCH * i * o for i, o in zip(MLP_SIZES[:-1], MLP_SIZES[1:])]
+    return sum(layers), sum(layers) + sum(layers) + sum(layers[1:])
+
+
+def _cnn_flops():
+    conv1 = 2 * CNN_BATCH * 28 * 28 * 32 * 1 * 9
+    conv2 = 2 * CNN_BATCH * 14 * 14 * 64 * 32 * 9
+    linear = 2 * CNN_BATCH * 3136 * 10
+    return 2 * conv1 + 3 * conv2 + 3 * linear
+
+
+MLP_FORWARD_FLOPS, MLP_FLOPS = _mlp_flops()
+MLP_FORMULA = ("matmuls only, 2*M*N*K each, B=256: forward 2B(784*512 + 512*512 + 512*10); the same again for "
+               "the weight gradients; 2B(512*512 + 512*10) for the gradients of layers 2-3's inputs (none for x)")
+CNN_FORMULA = ("2*N*H*W*O*C*9 per conv (N=64): conv1 (28x28, 1->32) forward and weight gradient; conv2 (14x14, "
+               "32->64) forward, weight and input gradients; linear 3136->10 likewise")
+SHEET = ROWS * COLS * 4  # bytes of one 4096x1024 f32 array
+
+WORKLOADS = [
+    Workload("mlp_value_and_grad", "MLP 784-512-512-10 value_and_grad, batch 256", "mlp_value_and_grad",
+             mlp_inputs, MLP_FLOPS, "GFLOP/s", formula=MLP_FORMULA),
+    Workload("mlp_forward", "MLP loss forward", "mlp_forward", mlp_inputs, MLP_FORWARD_FLOPS, "GFLOP/s",
+             formula="2B(784*512 + 512*512 + 512*10), B=256"),
+    Workload("matmul_512", "matmul 512^3", "matmul", matmul_inputs(512), 2 * 512 ** 3, "GFLOP/s"),
+    Workload("matmul_1024", "matmul 1024^3", "matmul", matmul_inputs(1024), 2 * 1024 ** 3, "GFLOP/s"),
+    Workload("tanh_fma", "tanh(a*b + c), 4M", "tanh_fma", lambda rng: [_normal(rng, ELEMENTS) for _ in range(3)],
+             4 * ELEMENTS * 4, "GB/s", formula="3 arrays read + 1 written, 4M f32 each"),
+    Workload("softmax", "softmax over rows, 4096x1024", "softmax", lambda rng: [_normal(rng, (ROWS, COLS))],
+             2 * SHEET, "GB/s", formula="one 4096x1024 f32 array read + one written"),
+    Workload("cnn_value_and_grad", "CNN step value_and_grad, batch 64", "cnn_value_and_grad", cnn_inputs,
+             _cnn_flops(), "GFLOP/s", formula=CNN_FORMULA),
+    Workload("layer_norm", "layer norm, 4096x1024", "layer_norm", lambda rng: [_normal(rng, (ROWS, COLS))],
+             2 * SHEET, "GB/s", formula="one 4096x1024 f32 array read + one written"),
+    Workload("small_call", "per-call overhead, x*y + 1 on 4 elements", "small_call",
+             lambda rng: [_normal(rng, 4), _normal(rng, 4)], inner=200),
+]
+
+# "first_call": the first call of the MLP value_and_grad in a fresh process (first_call.py), two rows.
+FIRST_CALL = {"first_call_cold": "first call of MLP value_and_grad, new process, empty cache",
+              "first_call_warm": "the same, new process reusing that cache"}
+NAMES = [w.name for w in WORKLOADS] + ["first_call"]
+
+BY_NAME = {w.name: w for w in WORKLOADS}
+
+
+def inputs_of(workload, seed=0):
+    return workload.make_inputs(np.random.default_rng(seed))
