@@ -318,7 +318,8 @@ class PlanCpuCodegen(ModulePass):
         """Clean-ups and vector lowerings shared by all strategies, once per script."""
         script.emit("%funcs = transform.structured.match ops{[\"func.func\"]} in %root : "
                     "(!transform.any_op) -> !transform.any_op")
-        script.emit("transform.apply_patterns to %funcs { transform.apply_patterns.vector.reduction_to_contract "
+        script.emit("transform.apply_patterns to %funcs { transform.apply_patterns.vector.cast_away_vector_leading_one_dim "
+                    "transform.apply_patterns.vector.reduction_to_contract "
                     "transform.apply_patterns.vector.transfer_permutation_patterns "
                     "transform.apply_patterns.canonicalization } : !transform.any_op")
         script.emit("transform.apply_cse to %funcs : !transform.any_op")
