@@ -25,7 +25,7 @@
 // APPLIED: scf.forall
 // APPLIED: scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}) -> (vector<8x32xf32>)
 // APPLIED: vector.outerproduct {{.*}} : vector<8xf32>, vector<32xf32>
-// APPLIED: math.tanh {{.*}} : vector<1x64xf32>
+// APPLIED: math.tanh {{.*}} : vector<64xf32>
 // APPLIED-NOT: transform.
 // APPLIED-NOT: tg.codegen
 func.func @f(%a: tensor<128x64xf32>, %b: tensor<64x128xf32>) -> tensor<128x128xf32> {
