@@ -233,7 +233,10 @@ class CpuExecutable:
         pipeline = f"tg-cpu-pipeline{{threads={self.threads}}}"
         try:
             if log is None:
-                build_pass_manager(pipeline).run(self._module.operation)
+                pm = build_pass_manager(pipeline)
+                pm.enable_verifier(False)  # half the pipeline's time: verify once, at the end, instead
+                pm.run(self._module.operation)
+                self._module.operation.verify()
             else:
                 for name, _, element in expand(parse_pipeline(pipeline)):
                     build_pass_manager(element).run(self._module.operation)
