@@ -2,11 +2,14 @@
 it up, then time every system in the same loop, round-robin.
 
 A repetition runs each system once, in an order rotated by one system per repetition (so no system
-always follows the same other one): a pause (the previous system's worker threads stop spinning,
-see threads.py), one untimed call (the system's own workers wake up and its data comes into cache,
-as in a loop of calls), then `workload.inner` timed calls in a row. The garbage collector is off
-meanwhile. A system stops repeating once its repetitions took `budget` seconds in all (the count
-is in the report). An exception anywhere makes that system's cell an error; the run goes on."""
+always follows the same other one): untimed calls for at least `lead_in` seconds (at least one),
+then `workload.inner` timed calls in a row. The lead-in puts the system in the state of a loop of
+calls (its worker threads awake, its data in cache) and outlasts the spinning of the previous
+system's workers (see threads.py), which would otherwise take cores from the timed calls; sleeping
+instead would let this VM's idle cores fall asleep too, which makes the next call slower. The
+garbage collector is off meanwhile. A system stops repeating once its repetitions took `budget`
+seconds in all (the count is in the report). An exception anywhere makes that system's cell an
+error; the run goes on."""
 
 import gc
 import time
@@ -70,7 +73,7 @@ def prepare(workload, systems, modules, warmup):
     return calls, cells
 
 
-def time_round_robin(calls, cells, reps, inner, budget, pause):
+def time_round_robin(calls, cells, reps, inner, budget, lead_in):
     """Fill cells[system]["times_s"] (seconds per call, one per repetition) and "median_s"."""
     if not calls:
         return
@@ -84,11 +87,12 @@ def time_round_robin(calls, cells, reps, inner, budget, pause):
             for system in order[rep % len(order):] + order[:rep % len(order)]:
                 if spent[system] >= budget or system not in calls:
                     continue
-                time.sleep(pause)
                 call = calls[system]
                 try:
-                    lead_in = time.perf_counter()
+                    begin = time.perf_counter()
                     call()
+                    while time.perf_counter() - begin < lead_in:
+                        call()
                     start = time.perf_counter()
                     for _ in range(inner):
                         call()
@@ -99,7 +103,7 @@ def time_round_robin(calls, cells, reps, inner, budget, pause):
                     continue
                 elapsed = (end - start) / inner
                 times[system].append(elapsed)
-                spent[system] += end - lead_in
+                spent[system] += end - begin
     finally:
         gc.enable()
     for system in calls:

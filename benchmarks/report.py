@@ -79,7 +79,7 @@ def rows(results):
 def notes(results):
     s = results["settings"]
     lines = [f"Times: median of {s['reps']} repetitions per system, the systems interleaved round-robin; each "
-             f"repetition is one untimed call then the timed one, after a {s['pause_s'] * 1e3:g} ms pause; "
+             f"repetition is {s['lead_in_s'] * 1e3:g} ms (at least one call) of untimed calls, then the timed call; "
              f"{s['warmup']} warm-up call(s) first; [n reps]: fewer, the system reached the {s['budget_s']:g} s "
              "budget. "
              f"First calls: median of {s['compile_samples']} new process(es).",

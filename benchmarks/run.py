@@ -6,7 +6,7 @@ interleaved run; prints the table, writes results/latest.json and results/latest
     python benchmarks/run.py --markdown       # the table as Markdown, for the README
     python benchmarks/run.py --report benchmarks/snapshot.json --markdown   # a saved run's table again
 
-Thread counts and worker wait policies are set in the environment before numpy, JAX, PyTorch or
+Thread counts and worker spin times are set in the environment before numpy, JAX, PyTorch or
 tgraph is imported (threads.py), which is why those imports happen inside main."""
 
 import argparse
@@ -36,8 +36,8 @@ def parse_args(argv=None):
                         + " unless given; without torch.compile and the first-call rows (their compilers take"
                         " 10-30 s) unless named in --systems / --workloads")
     p.add_argument("--threads", type=int, default=2, help="threads for every system (default 2)")
-    p.add_argument("--pause", type=float, default=0.03,
-                   help="seconds of sleep before each system's repetition (default 0.03: past the ~10 ms spin)")
+    p.add_argument("--lead-in", type=float, default=0.05,
+                   help="seconds of untimed calls before each timed one (default 0.05; see measure.py)")
     p.add_argument("--workloads", help="comma-separated names (default: all); see workloads.py")
     p.add_argument("--systems", help="comma-separated: tgraph,numpy,jax,torch,torch.compile (default: all)")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
@@ -79,7 +79,7 @@ def main(argv=None):
         sys.exit(f"unknown workload or system: {', '.join(unknown)}; workloads: {', '.join(NAMES)}; "
                  f"systems: {', '.join(SYSTEMS)}")
     settings = {"threads": args.threads, "reps": args.reps, "warmup": args.warmup, "budget_s": args.budget,
-                "pause_s": args.pause, "compile_samples": args.compile_samples, "quick": args.quick,
+                "lead_in_s": args.lead_in, "compile_samples": args.compile_samples, "quick": args.quick,
                 "tolerance": measure.TOLERANCE, "environment": environment}
     results = suite.collect(settings, names, systems)
 

@@ -44,7 +44,7 @@ def collect(settings, names, systems):
             w = BY_NAME[name]
             calls, cells = measure.prepare(w, present, modules, settings["warmup"])
             measure.time_round_robin(calls, cells, settings["reps"], w.inner, settings["budget_s"],
-                                     settings["pause_s"])
+                                     settings["lead_in_s"])
             rows = [_row(w.name, w.title, cells, settings["reps"], w.unit, w.work, w.formula, w.inner)]
         for row in rows:
             row["cells"].update({s: {"status": "skipped"} for s in skipped})

@@ -5,16 +5,15 @@ once, when they load or start their thread pools. It imports nothing but the sta
 
 import os
 
-# Worker threads spin for a while after their work before they sleep: in a loop of calls they stay
-# awake between calls (waking a sleeping one costs milliseconds on a small VM). But still spinning
-# while the next system runs, they take its cores (an OpenBLAS call left spinning halves the speed
-# of threaded code right after it). So the spin is cut to about 10 ms, which measure.py waits out
-# between two systems (--pause), and each system wakes its own workers with an untimed call before
-# each timed one. Set only where the environment does not already choose.
+# Worker threads spin for a while after their work before they sleep, which keeps them awake in a
+# loop of calls; but still spinning while the next system runs, they take its cores (an OpenBLAS
+# call left spinning halves the speed of threaded code right after it). measure.py runs each system
+# untimed for 50 ms (--lead-in) before timing it, so spins are cut below that, where they are
+# longer by default. GNU OpenMP's (PyTorch's) default spin is already short. Set only where the
+# environment does not already choose.
 SHORT_SPIN = {
-    "OPENBLAS_THREAD_TIMEOUT": "25",  # OpenBLAS (numpy): 2^25 cycles, about 10 ms; default 2^28
-    "KMP_BLOCKTIME": "10",            # LLVM and Intel OpenMP: 10 ms; default 200 ms
-    "GOMP_SPINCOUNT": "300000",       # GNU OpenMP (PyTorch): its default spin, about 1 ms, made explicit
+    "OPENBLAS_THREAD_TIMEOUT": "25",  # OpenBLAS (numpy): 2^25 cycles, about 10 ms; default 2^28, about 100 ms
+    "KMP_BLOCKTIME": "10",            # LLVM and Intel OpenMP (tgraph's threads): 10 ms; default 200 ms
 }
 
 THREAD_COUNTS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TGRAPH_NUM_THREADS")

@@ -16,7 +16,7 @@ import suite  # noqa: E402
 
 
 def test_small_call_runs_checks_and_reports(tmp_path):
-    settings = {"threads": 1, "reps": 2, "warmup": 0, "budget_s": 1.0, "pause_s": 0.0, "compile_samples": 1,
+    settings = {"threads": 1, "reps": 2, "warmup": 0, "budget_s": 1.0, "lead_in_s": 0.0, "compile_samples": 1,
                 "quick": True, "tolerance": 1e-3, "environment": {}}
     results = suite.collect(settings, ["small_call"], ["tgraph", "numpy"])
     cells = results["workloads"][0]["cells"]
