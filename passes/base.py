@@ -7,6 +7,8 @@ import dataclasses
 import typing
 from typing import ClassVar
 
+from tgraph.mlir import ir
+
 
 class PassFailure(Exception):
     """Raised inside a pass: reported as an error diagnostic at `location` (the failing op's)."""
@@ -14,6 +16,20 @@ class PassFailure(Exception):
     def __init__(self, message, location=None):
         super().__init__(message)
         self.location = location
+
+
+def collect_ops(module, predicate):
+    """The ops under `module` for which predicate(op) holds, in walk order: a list, so the caller
+    may rewrite them without disturbing the walk."""
+    found = []
+
+    def visit(op):
+        if predicate(op):
+            found.append(op)
+        return ir.WalkResult.ADVANCE
+
+    module.walk(visit)
+    return found
 
 
 class PipelineError(ValueError):

@@ -18,7 +18,7 @@ import math as pymath
 
 from tgraph.mlir import arith, ir
 
-from .base import ModulePass
+from .base import ModulePass, collect_ops
 from .pipeline import register_pass
 
 LOG2E = 1.4426950408889634
@@ -334,14 +334,7 @@ class ApproximateMath(ModulePass):
     summary = "math.exp/expm1/log/log1p/tanh/sin/cos/powf on f32 (f16, bf16) -> polynomials in arith ops"
 
     def run(self, module):
-        ops = []
-
-        def collect(op):
-            if op.name in EXPANSIONS:
-                ops.append(op)
-            return ir.WalkResult.ADVANCE
-
-        module.walk(collect)
+        ops = collect_ops(module, lambda op: op.name in EXPANSIONS)
         for op in ops:
             with ir.InsertionPoint(op), op.location:
                 result = expand(op)

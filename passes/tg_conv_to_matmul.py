@@ -9,7 +9,7 @@ import dataclasses
 
 from tgraph.mlir import ir
 
-from .base import ModulePass
+from .base import ModulePass, collect_ops
 from .lowering.convolution import im2col_conv
 from .pipeline import register_pass
 
@@ -23,15 +23,8 @@ class ConvToMatmul(ModulePass):
     max_columns: int = dataclasses.field(default=1 << 25, metadata={"help": "largest column matrix, in elements"})
 
     def run(self, module):
-        convs = []
-
-        def collect(op):
-            if op.name == "linalg.conv_2d_nchw_fchw" and all(
-                    isinstance(v.type, ir.RankedTensorType) and v.type.has_static_shape for v in op.operands):
-                convs.append(op)
-            return ir.WalkResult.ADVANCE
-
-        module.walk(collect)
+        convs = collect_ops(module, lambda op: op.name == "linalg.conv_2d_nchw_fchw" and all(
+            isinstance(v.type, ir.RankedTensorType) and v.type.has_static_shape for v in op.operands))
         for op in convs:
             x, w, init = op.operands
             (n, c, _, _), (_, _, kh, kw), (_, _, oh, ow) = (list(v.type.shape) for v in (x, w, init))

@@ -8,7 +8,7 @@ import dataclasses
 
 from tgraph.mlir import ir, linalg
 
-from .base import ModulePass
+from .base import ModulePass, collect_ops
 from .pipeline import register_pass
 
 def cpu_pipeline(threads=1, codegen=True):
@@ -75,6 +75,10 @@ def _identity_layout(memref_type):
     return t.affine_map == ir.AffineMap.get_identity(t.rank)
 
 
+def _strided_copy(op):
+    return op.name == "memref.copy" and not all(_identity_layout(v.type) for v in op.operands)
+
+
 @register_pass
 @dataclasses.dataclass
 class UnshareFills(ModulePass):
@@ -82,15 +86,7 @@ class UnshareFills(ModulePass):
     summary = "one linalg.fill per user: a fill shared by several ops that write into it bufferizes as copies"
 
     def run(self, module):
-        fills = []
-
-        def collect(op):
-            if op.name == "linalg.fill" and len(op.results) == 1:
-                fills.append(op)
-            return ir.WalkResult.ADVANCE
-
-        module.walk(collect)
-        for fill in fills:
+        for fill in collect_ops(module, lambda op: op.name == "linalg.fill" and len(op.results) == 1):
             uses = list(fill.results[0].uses)
             for use in uses[1:]:  # the first user keeps the original
                 clone = fill.clone(ir.InsertionPoint(fill))
@@ -104,15 +100,7 @@ class StridedCopyToLinalg(ModulePass):
     summary = "memref.copy between non-identity layouts -> linalg.copy (LLVM lowering would call a runtime library)"
 
     def run(self, module):
-        copies = []
-
-        def collect(op):
-            if op.name == "memref.copy" and not all(_identity_layout(v.type) for v in op.operands):
-                copies.append(op)
-            return ir.WalkResult.ADVANCE
-
-        module.walk(collect)
-        for copy in copies:
+        for copy in collect_ops(module, _strided_copy):
             with ir.InsertionPoint(copy), copy.location:
                 linalg.copy(copy.operands[0], outs=[copy.operands[1]])
             copy.erase()

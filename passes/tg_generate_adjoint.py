@@ -20,7 +20,7 @@ from tgraph.dialect.ad import Emitter, add_any
 from tgraph.dtypes import is_float
 from tgraph.mlir import func, ir
 
-from .base import ModulePass, PassFailure
+from .base import ModulePass
 from .pipeline import register_pass
 from .tg_generate_tangent import clone_primal, differentiable_inputs, find_function, float_results, insert_function
 

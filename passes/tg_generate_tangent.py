@@ -7,7 +7,7 @@ arithmetic is emitted for it; zeros are materialized only where an output needs 
 
 import dataclasses
 
-from tgraph.dialect import OPS, create, spec_of, tensor_type
+from tgraph.dialect import OPS, create, spec_of
 from tgraph.dialect.ad import Emitter
 from tgraph.dtypes import is_float
 from tgraph.mlir import func, ir
