@@ -167,7 +167,7 @@ class CpuExecutable:
     (the pipeline then runs one pass at a time)."""
 
     @user_facing
-    def __init__(self, module, func_name=None, log=None, threads=None):
+    def __init__(self, module, func_name=None, log=None, threads=None, pipeline=None):
         from .graph import Graph
 
         if isinstance(module, Graph):
@@ -192,7 +192,7 @@ class CpuExecutable:
             self.threads = threads_for(threads)
             self.loaded_from = None
             keep_freed_memory()
-            self._compile(log)
+            self._compile(log, pipeline or f"tg-cpu-pipeline{{threads={self.threads}}}")
         self._ready()
 
     def _ready(self):
@@ -224,13 +224,12 @@ class CpuExecutable:
         finally:
             os.remove(obj)
 
-    def _compile(self, log):
+    def _compile(self, log, pipeline):
         from tgraph.passes import PipelineError, build_pass_manager
         from tgraph.passes.pipeline import expand, parse_pipeline
 
         _prepare_functions(self._module)
         symbol = "_mlir_ciface_" + SYMBOL_PREFIX + self.name
-        pipeline = f"tg-cpu-pipeline{{threads={self.threads}}}"
         try:
             if log is None:
                 pm = build_pass_manager(pipeline)

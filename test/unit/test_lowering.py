@@ -18,14 +18,14 @@ RTOL = {"f16": 1e-3, "bf16": 1e-2, "f32": 1e-5, "f64": 1e-12}
 EXACT = ("i1", "i32", "i64")
 
 
-def check(graph, *args, exact=False):
-    """Run graph on the CPU and in the interpreter; the results must agree (NaN where NaN)."""
+def check(graph, *args, exact=False, compile=CpuExecutable):
+    """Run graph compiled by `compile` and in the interpreter; the results must agree (NaN where NaN)."""
     with warnings.catch_warnings():  # the reference's casts of special values warn (overflow to inf)
         warnings.simplefilter("ignore", RuntimeWarning)
         want = graph(*args)
     want = list(want) if isinstance(want, tuple) else [want]
     before = [np.asarray(a).tobytes() for a in args]
-    got = CpuExecutable(graph)(*args)
+    got = compile(graph)(*args)
     # The compiled code reads its inputs in place: it must never write them.
     assert [np.asarray(a).tobytes() for a in args] == before
     assert len(got) == len(want) == len(graph.output_specs)
