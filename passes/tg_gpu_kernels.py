@@ -141,14 +141,14 @@ class Generic:
         return dims
 
 
-def _remap(op, mapping):
-    def visit(inner):
-        for i, v in enumerate(inner.operands):
-            if v in mapping:
-                inner.operands[i] = mapping[v]
-        return ir.WalkResult.ADVANCE
+def _remap_operands(op, mapping):
+    for i, v in enumerate(op.operands):
+        if v in mapping:
+            op.operands[i] = mapping[v]
 
-    op.walk(visit)
+
+def _remap(op, mapping):
+    op.walk(lambda inner: _remap_operands(inner, mapping) or ir.WalkResult.ADVANCE)
 
 
 def _delinearize(linear, sizes):
@@ -434,6 +434,92 @@ def _emit_contraction(k, g, dims):
         _close(outer)
 
 
+HOST_OPS = ("arith.constant", "memref.alloc", "memref.get_global", "memref.expand_shape", "memref.collapse_shape",
+            "memref.subview", "memref.cast", "memref.reinterpret_cast", "memref.transpose", "memref.dealloc",
+            "func.return", "scf.forall")
+
+
+def _emit_single_thread(k, op):
+    """Code that is not a linalg op (the loops of a scatter, say) runs as it is, in one GPU thread."""
+    with ir.InsertionPoint(op), op.location:
+        outer = k.blocks([1], 1, "single thread")
+        with ir.InsertionPoint(outer.body):
+            inner = k.threads(1)
+            _close(inner)
+            _close(outer)
+    op.move_before(inner.body.operations[0])
+
+
+def _reads_memory(value, cache):
+    """Whether a host value comes from a memref.load (device memory the host cannot read)."""
+    owner = value.owner
+    if isinstance(owner, ir.Block):
+        return False
+    owner = owner.operation
+    if owner not in cache:
+        cache[owner] = owner.name == "memref.load" or (
+            owner.name.startswith("arith.") and any(_reads_memory(v, cache) for v in owner.operands))
+    return cache[owner]
+
+
+def _sink_device_values(loop, host_ops):
+    """Clone host computations that read device memory (a random key loaded from its tensor, say)
+    into the kernel that uses them; `host_ops` are the function body's ops, in order."""
+    cache = {}
+    wanted = [op for op in host_ops if (op.name == "memref.load" or op.name.startswith("arith."))
+              and any(_reads_memory(r, cache) for r in op.results)]
+    if not wanted:
+        return
+    mapping = {}
+    start = loop.regions[0].blocks[0].operations[0]
+    for op in wanted:
+        copy = op.clone(ir.InsertionPoint(start))
+        _remap(copy, mapping)
+        for old, new in zip(op.results, copy.results):
+            mapping[old] = new
+    inner = []
+    loop.walk(lambda op: inner.append(op) or ir.WalkResult.ADVANCE)
+    for op in inner:
+        _remap_operands(op, mapping)
+
+
+def _erase_dead_host_code(fn):
+    changed = True
+    while changed:
+        changed = False
+        for op in [o.operation for o in fn.regions[0].blocks[0].operations]:
+            if (op.name == "memref.load" or op.name.startswith("arith.")) and not any(
+                    len(list(r.uses)) for r in op.results):
+                op.erase()
+                changed = True
+
+
+def _inside_kernel(op):
+    parent = op.parent
+    while parent is not None and parent.name != "func.func":
+        if KERNEL_ATTR in parent.attributes:
+            return True
+        parent = parent.parent
+    return False
+
+
+def _emit_loops(g):
+    """The generic as a plain loop nest in its loop order (inside a kernel's single thread)."""
+    def nest(dims):
+        if len(dims) == len(g.sizes):
+            values = [g.load(i, dims) if g.used(i) else None for i in range(len(g.operands))]
+            for value, out in zip(g.body(values, dims), range(g.n_inputs, len(g.operands))):
+                g.store(value, out, dims)
+            return
+        loop = scf.ForOp(_index(0), _index(g.sizes[len(dims)]), _index(1))
+        with ir.InsertionPoint(loop.body):
+            nest(dims + [loop.induction_variable])
+            scf.YieldOp([])
+
+    with ir.InsertionPoint(g.op), g.op.location:
+        nest([])
+
+
 def emit_kernel(kernels, op):
     g = Generic(op)
     with ir.InsertionPoint(op), op.location:
@@ -466,10 +552,28 @@ class GpuKernels(ModulePass):
 
     def run(self, module):
         kernels = Kernels(module, self.workgroup_memory)
+        # Host-level code that is not a linalg op (a scatter's loop, say) runs as it is, in one thread.
+        for fn in collect_ops(module, lambda op: op.name == "func.func"):
+            for op in [o.operation for o in fn.regions[0].blocks[0].operations]:
+                if op.name in HOST_OPS or op.name.startswith("arith.") or op.name.startswith("linalg.") \
+                        or op.name == "memref.load":  # scalars read on the device: see _sink_device_values
+                    continue
+                if any(len(list(r.uses)) for r in op.results):
+                    raise PassFailure(f"tg-gpu-kernels cannot place {op.name} (its results are used on the host)",
+                                      op.location)
+                _emit_single_thread(kernels, op)
         structured = lambda op: op.name.startswith("linalg.") and op.name not in ("linalg.yield", "linalg.index")  # noqa: E731
         for op in collect_ops(module, structured):
             if op.name != "linalg.generic":
                 raise PassFailure(f"tg-gpu-kernels expects generic ops (run linalg-generalize-named-ops first), "
                                   f"found {op.name}", op.location)
-            emit_kernel(kernels, op)
+            if _inside_kernel(op):
+                _emit_loops(Generic(op))
+            else:
+                emit_kernel(kernels, op)
             op.erase()
+        for fn in collect_ops(module, lambda op: op.name == "func.func"):
+            host_ops = [o.operation for o in fn.regions[0].blocks[0].operations]
+            for loop in [op for op in host_ops if KERNEL_ATTR in op.attributes]:
+                _sink_device_values(loop, host_ops)
+            _erase_dead_host_code(fn)

@@ -51,7 +51,7 @@ def gpu_pipeline(stage="nvvm", sm=90):
     return (
         *gpu,
         "lower-affine",
-        f"gpu.module(convert-scf-to-cf, arith-expand{{include-bf16=true}}, convert-gpu-to-nvvm{{index-bitwidth=64}}, "
+        f"gpu.module(expand-strided-metadata, lower-affine, convert-scf-to-cf, arith-expand{{include-bf16=true}}, convert-gpu-to-nvvm{{index-bitwidth=64}}, "
         "canonicalize, cse)",
         "reconcile-unrealized-casts",
     )

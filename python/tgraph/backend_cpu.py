@@ -90,6 +90,27 @@ def _diagnostics(err):
     return "\n".join(lines) or str(err).strip()
 
 
+def run_pipeline(module, pipeline, log, what):
+    """Run pipeline text on module: in one pass manager run, or pass by pass calling
+    `log(pass, module operation)` after each; a TGraphError with MLIR's diagnostics on failure."""
+    from tgraph.passes import PipelineError, build_pass_manager
+    from tgraph.passes.pipeline import expand, parse_pipeline
+
+    try:
+        if log is None:
+            pm = build_pass_manager(pipeline)
+            pm.enable_verifier(False)  # half the pipeline's time: verify once, at the end, instead
+            pm.run(module.operation)
+            module.operation.verify()
+        else:
+            for _, _, element in expand(parse_pipeline(pipeline)):
+                build_pass_manager(element).run(module.operation)
+                log(element, module.operation)
+    except (ir.MLIRError, PipelineError) as err:
+        detail = _diagnostics(err) if isinstance(err, ir.MLIRError) else str(err)
+        raise TGraphError(f"cannot compile {what}:\n{detail}") from None
+
+
 def conform(arrays, specs, where, what, names=None):
     """Arrays matching `specs` exactly (dtype, shape, C-contiguous and aligned), converting where
     nothing is lost: within a kind (f64 -> f32, lists, Python scalars), or integers and bools to
@@ -225,24 +246,9 @@ class CpuExecutable:
             os.remove(obj)
 
     def _compile(self, log, pipeline):
-        from tgraph.passes import PipelineError, build_pass_manager
-        from tgraph.passes.pipeline import expand, parse_pipeline
-
         _prepare_functions(self._module)
         symbol = "_mlir_ciface_" + SYMBOL_PREFIX + self.name
-        try:
-            if log is None:
-                pm = build_pass_manager(pipeline)
-                pm.enable_verifier(False)  # half the pipeline's time: verify once, at the end, instead
-                pm.run(self._module.operation)
-                self._module.operation.verify()
-            else:
-                for name, _, element in expand(parse_pipeline(pipeline)):
-                    build_pass_manager(element).run(self._module.operation)
-                    log(element, self._module.operation)
-        except (ir.MLIRError, PipelineError) as err:
-            detail = _diagnostics(err) if isinstance(err, ir.MLIRError) else str(err)
-            raise TGraphError(f"cannot compile @{self.name} for the CPU:\n{detail}") from None
+        run_pipeline(self._module, pipeline, log, f"@{self.name} for the CPU")
         runtime = [openmp_runtime()] if self.threads > 1 else []
         self._engine = execution_engine.ExecutionEngine(self._module, opt_level=3, shared_libs=runtime)
         # Symbols the JIT cannot resolve surface here, as a missing function, not later as a crash.

@@ -27,6 +27,8 @@ from .graph import Graph, trace
 from .mlir import ir
 
 STAGES = ("tg", "tangent", "adjoint", "linalg", "vector", "bufferized", "llvm")
+CUDA_STAGES = ("tg", "tangent", "adjoint", "linalg", "bufferized", "gpu", "nvvm", "llvm", "ptx")
+TARGETS = ("cpu", "cuda")
 
 
 def _entry_passes(graph, wrt):
@@ -78,8 +80,9 @@ class Compiled:
     compiled entry points, argument checks and the IR of every stage."""
 
     def __init__(self, fn, input_specs=None, wrt=None, eager=False, dump_ir=None, target="cpu", name=None):
-        if target != "cpu":
-            raise TGraphError(f"target {target!r} is not available; use target='cpu'")
+        if target not in TARGETS:
+            raise TGraphError(f"target {target!r} is not available; targets: {', '.join(map(repr, TARGETS))}")
+        self.target = target
         if isinstance(fn, Graph):
             self.graph = fn
             self.arg_names = [f"x{i}" for i in range(len(fn.input_specs))]
@@ -122,7 +125,11 @@ class Compiled:
                 exe = self._entries.get(entry)
                 if exe is None or (logged and entry not in self._logs):
                     echo = os.environ.get("TGRAPH_PRINT_IR_AFTER_ALL", "") not in ("", "0")
-                    if logged or echo or self.dump_ir:
+                    if self.target == "cuda":  # compiles without a GPU; a call needs one
+                        from .backend_cuda import CudaExecutable
+                        log = self._logs[entry] = _PassLog(entry, self.dump_ir, echo) if logged or echo or self.dump_ir else None
+                        exe = CudaExecutable(self._entry_graph(entry), log=log)
+                    elif logged or echo or self.dump_ir:
                         log = self._logs[entry] = _PassLog(entry, self.dump_ir, echo)
                         exe = CpuExecutable(self._entry_graph(entry), log=log)
                     else:
@@ -154,9 +161,12 @@ class Compiled:
     def ir(self, stage="tg", entry=None):
         """The IR of one stage: 'tg' (the graph), 'tangent' and 'adjoint' (what the AD passes
         generated), then for an entry point (default: forward) 'linalg' (fused, on tensors),
-        'vector' (tiled and vectorized), 'bufferized' and 'llvm'."""
-        if stage not in STAGES:
-            raise TGraphError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+        'vector' (tiled and vectorized), 'bufferized' and 'llvm'. For target='cuda': 'linalg',
+        'bufferized', 'gpu' (host code and outlined kernels), 'nvvm' (kernels in the LLVM dialect),
+        'llvm' (the kernels' LLVM IR) and 'ptx'."""
+        stages = CUDA_STAGES if self.target == "cuda" else STAGES
+        if stage not in stages:
+            raise TGraphError(f"unknown stage {stage!r} for target {self.target!r}; stages: {', '.join(stages)}")
         if stage == "tg":
             return self.graph.ir()
         if stage == "tangent":
@@ -165,8 +175,13 @@ class Compiled:
             return self._entry_graph(entry if entry in ("vjp", "grad", "value_and_grad") else self.ADJOINT_ENTRY).ir()
         entry = entry or "forward"
         self._check_entry(entry)
+        if self.target == "cuda" and stage in ("llvm", "ptx"):
+            exe = self._executable(entry)
+            return exe.llvm_ir if stage == "llvm" else exe.ptx
         records = self._log(entry)
         names = [name for name, _ in records]
+        if self.target == "cuda":
+            return records[_cuda_stage_index(names, stage)][1]
         if stage == "llvm":
             return records[-1][1]
         first_buffer = next(i for i, n in enumerate(names) if n.startswith("one-shot-bufferize"))
@@ -192,7 +207,11 @@ class Compiled:
         return arrays[0] if len(arrays) == 1 else tuple(arrays)
 
     def _check(self, method, arrays, specs, what):
-        return conform(arrays, specs, method, what, self.arg_names if what == "inputs" else None)
+        names = self.arg_names if what == "inputs" else None
+        if self.target == "cuda":  # arrays already on the GPU are used where they are
+            from .backend_cuda import conform_device
+            return conform_device(arrays, specs, method, what, names)
+        return conform(arrays, specs, method, what, names)
 
     def _inputs(self, method, xs):
         return self._check(method, xs, self.input_specs, "inputs")
@@ -225,7 +244,7 @@ class Compiled:
         reference = list(reference) if isinstance(reference, tuple) else [reference]
         report = []
         for i, (c, r) in enumerate(zip(compiled, reference)):
-            diff = float(np.max(np.abs(c.astype(np.float64) - r.astype(np.float64)), initial=0.0))
+            diff = float(np.max(np.abs(np.asarray(c).astype(np.float64) - r.astype(np.float64)), initial=0.0))
             report.append((i, diff))
         return CheckReport(report)
 
@@ -234,6 +253,16 @@ class Compiled:
         outs = ", ".join(map(str, self.output_specs))
         compiled = ", ".join(self._entries) or "nothing yet"
         return f"<tgraph.{type(self).__name__} @{self.graph.name}({ins}) -> {outs}; compiled: {compiled}>"
+
+
+def _cuda_stage_index(names, stage):
+    """Which pass's output a GPU stage is: linalg before bufferization, bufferized before the
+    kernels, gpu after outlining (and naming), nvvm at the end."""
+    def first(prefix):
+        return next(i for i, n in enumerate(names) if n.startswith(prefix))
+
+    return {"linalg": lambda: first("one-shot-bufferize") - 1, "bufferized": lambda: first("tg-gpu-kernels") - 1,
+            "gpu": lambda: first("tg-name-kernels"), "nvvm": lambda: len(names) - 1}[stage]()
 
 
 class CheckReport(list):
@@ -415,6 +444,10 @@ class jit:
 
 
 def _spec_of_argument(a, i):
+    interface = getattr(a, "__cuda_array_interface__", None)
+    if interface is not None:  # on the GPU: the spec from its shape and dtype, without a copy
+        a = np.lib.stride_tricks.as_strided(np.empty(1, np.dtype(interface["typestr"])), tuple(interface["shape"]),
+                                            [0] * len(interface["shape"]))
     if isinstance(a, (int, float, bool)):
         return TensorSpec((), "f32" if isinstance(a, float) else "i1" if isinstance(a, bool) else "i64")
     try:
