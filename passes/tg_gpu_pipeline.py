@@ -45,7 +45,7 @@ def kernel_pipeline(on_cpu=False):
 
 def gpu_pipeline(stage="nvvm", sm=90):
     """The one place the GPU pipeline is spelled out; `stage` gpu stops after kernel outlining."""
-    gpu = (*kernel_pipeline(), "tg-map-to-gpu", "gpu-kernel-outlining", "tg-name-kernels", "canonicalize", "cse")
+    gpu = (*kernel_pipeline(), "tg-map-to-gpu", "gpu-launch-sink-index-computations", "gpu-kernel-outlining", "tg-name-kernels", "canonicalize", "cse")
     if stage == "gpu":
         return gpu
     return (
