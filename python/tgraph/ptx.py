@@ -9,7 +9,9 @@ the tests check device code on machines without a GPU."""
 import functools
 import importlib.util
 import os
+import re
 import shutil
+import struct
 import subprocess
 import tempfile
 
@@ -80,11 +82,49 @@ def device_module(module):
     return device
 
 
+# The bindings' LLVM is newer than llvmlite's: it writes float constants as `f0x<bits>`, `inf` and
+# `nan`, which llvmlite's parser rejects. They are rewritten in the older hex forms (a float as the
+# bits of the equal double, half as 0xH, bfloat as 0xR).
+_SPECIAL = {"inf": float("inf"), "-inf": float("-inf"), "nan": float("nan"), "-nan": float("nan")}
+_TOKEN_RE = re.compile(r"(?<=[\s,(<\[])(f0x[0-9A-Fa-f]+|-?inf|-?nan)(?=[\s,)>\]]|$)")
+_TYPE_RE = re.compile(r"\b(half|bfloat|float|double)\b")
+
+
+def _old_constant(token, float_type):
+    if token.startswith("f0x"):
+        bits = int(token[3:], 16)
+        digits = len(token) - 3
+        if digits == 16:
+            return f"0x{bits:016X}"
+        if digits == 8:
+            value = struct.unpack("<f", struct.pack("<I", bits))[0]
+        else:
+            return f"0x{'R' if float_type == 'bfloat' else 'H'}{bits:04X}"
+    else:
+        value = _SPECIAL[token]
+        if float_type in ("half", "bfloat"):
+            code = {"half": {"inf": 0x7C00, "-inf": 0xFC00}, "bfloat": {"inf": 0x7F80, "-inf": 0xFF80}}[float_type]
+            nan = 0x7E00 if float_type == "half" else 0x7FC0
+            return f"0x{'H' if float_type == 'half' else 'R'}{code.get(token, nan):04X}"
+    return "0x%016X" % struct.unpack("<Q", struct.pack("<d", value))[0]
+
+
+def _older_syntax(text):
+    lines = []
+    for line in text.splitlines():
+        if "f0x" in line or "inf" in line or "nan" in line:
+            found = _TYPE_RE.search(line)
+            float_type = found[1] if found else "double"
+            line = _TOKEN_RE.sub(lambda m: _old_constant(m[1], float_type), line)
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
 def device_llvm_ir(module):
     """LLVM IR text of the kernels of a module lowered by tg-gpu-pipeline."""
     with module.context, ir.Location.unknown():
         device = device_module(module)
-        return str(_load("dialects.llvm").translate_module_to_llvmir(device.operation))
+        return _older_syntax(str(_load("dialects.llvm").translate_module_to_llvmir(device.operation)))
 
 
 @functools.lru_cache(maxsize=None)
