@@ -41,7 +41,7 @@ class Adam:
             p -= self.lr * (m / (1 - b1 ** self.t)) / (np.sqrt(v / (1 - b2 ** self.t)) + self.eps)
 
 
-def train(name, loss_fn, logits_fn, params, reshape, epochs, batch, lr, seed=0, quiet=False):
+def train(name, loss_fn, logits_fn, params, reshape, epochs, batch, lr, seed=0, quiet=False, target="cpu"):
     """Minibatch Adam on the digits with a compiled value_and_grad; returns the test accuracy."""
     from tqdm import tqdm
 
@@ -50,10 +50,10 @@ def train(name, loss_fn, logits_fn, params, reshape, epochs, batch, lr, seed=0, 
     param_specs = [tg.TensorSpec.of(p) for p in params]
     start = time.perf_counter()
     step = tg.compile_scalar(loss_fn, [tg.f32[(batch,) + x_train.shape[1:]], *param_specs, tg.i32[batch]],
-                             wrt=range(1, 1 + len(params)))
-    predict = tg.compile_out(logits_fn, [tg.f32[x_test.shape], *param_specs])
+                             wrt=range(1, 1 + len(params)), target=target)
+    predict = tg.compile_out(logits_fn, [tg.f32[x_test.shape], *param_specs], target=target)
     step.value_and_grad(x_train[:batch], *params, y_train[:batch])  # compile now, to time it apart
-    print(f"{name}: compiled value_and_grad in {time.perf_counter() - start:.2f} s "
+    print(f"{name} ({target}): compiled value_and_grad in {time.perf_counter() - start:.2f} s "
           f"({len(x_train)} training and {len(x_test)} test images, batch {batch})")
 
     rng = np.random.default_rng(seed)
@@ -65,10 +65,10 @@ def train(name, loss_fn, logits_fn, params, reshape, epochs, batch, lr, seed=0, 
         bar = tqdm(batches, desc=f"epoch {epoch:2d}/{epochs}", leave=False, unit="batch", disable=quiet)
         for idx in bar:
             loss, grads = step.value_and_grad(x_train[idx], *params, y_train[idx])
-            optimizer.step(params, grads[1:])
+            optimizer.step(params, [np.asarray(g) for g in grads[1:]])  # on the GPU: copied to the host
             losses.append(loss)
             bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-        accuracy = float(np.mean(np.argmax(predict.forward(x_test, *params), axis=1) == y_test))
+        accuracy = float(np.mean(np.argmax(np.asarray(predict.forward(x_test, *params)), axis=1) == y_test))
         print(f"epoch {epoch:2d}/{epochs}  loss {np.mean(losses[-len(batches):]):.4f}  test accuracy {accuracy:.2%}")
     print(f"{name}: trained in {time.perf_counter() - start:.1f} s; test accuracy {accuracy:.2%}")
     save_outputs(name, step, losses)
@@ -76,6 +76,7 @@ def train(name, loss_fn, logits_fn, params, reshape, epochs, batch, lr, seed=0, 
 
 
 def save_outputs(name, step, losses):
+    stages = tg.compiled.CUDA_STAGES if step.target == "cuda" else tg.compiled.STAGES
     import matplotlib
 
     matplotlib.use("Agg")
@@ -91,10 +92,10 @@ def save_outputs(name, step, losses):
     plt.close(fig)
     ir_dir = os.path.join(OUT, f"{name}_ir")
     os.makedirs(ir_dir, exist_ok=True)
-    for stage in tg.compiled.STAGES:
+    for stage in stages:
         with open(os.path.join(ir_dir, f"{stage}.mlir"), "w") as f:
             f.write(step.ir(stage, entry="value_and_grad"))
     print(f"loss curve: {os.path.relpath(png)}")
-    print(f"IR of each stage of value_and_grad: {os.path.relpath(ir_dir)}/{{{','.join(tg.compiled.STAGES)}}}.mlir")
-    print("  in Python: step.ir(stage, entry='value_and_grad') for stage in " + ", ".join(tg.compiled.STAGES) + ";")
+    print(f"IR of each stage of value_and_grad: {os.path.relpath(ir_dir)}/{{{','.join(stages)}}}.mlir")
+    print("  in Python: step.ir(stage, entry='value_and_grad') for stage in " + ", ".join(stages) + ";")
     print("  step.pass_log('value_and_grad') gives the IR after every pass; TGRAPH_PRINT_IR_AFTER_ALL=1 prints it as it runs")
