@@ -201,55 +201,52 @@ def _close(loop):
     loop.terminator()
 
 
-def _emit_pointwise(k, g):
-    total = math.prod(g.sizes)
-    outer = k.blocks([max(1, -(-total // THREADS))], THREADS, "pointwise")
+def _thread_per_point(k, total, kind, emit):
+    """A kernel of 256-thread blocks with one thread per point 0..total-1: emit(linear index)."""
+    outer = k.blocks([max(1, -(-total // THREADS))], THREADS, kind)
     with ir.InsertionPoint(outer.body):
         inner = k.threads(THREADS)
         with ir.InsertionPoint(inner.body):
             linear = _linear(outer.induction_variables[0], inner.induction_variables[0], THREADS)
-            guard = None
             if total % THREADS:
                 guard = scf.IfOp(arith.CmpIOp(arith.CmpIPredicate.ult, linear, _index(total)).result)
-            with ir.InsertionPoint(guard.then_block) if guard else ir.InsertionPoint(inner.body):
-                dims = _delinearize(linear, g.sizes)
-                values = [g.load(i, dims) if g.used(i) else None for i in range(len(g.operands))]
-                for value, out in zip(g.body(values, dims), range(g.n_inputs, len(g.operands))):
-                    g.store(value, out, dims)
-                if guard:
+                with ir.InsertionPoint(guard.then_block):
+                    emit(linear)
                     scf.YieldOp([])
+            else:
+                emit(linear)
             _close(inner)
         _close(outer)
+
+
+def _emit_pointwise(k, g):
+    def emit(linear):
+        dims = _delinearize(linear, g.sizes)
+        values = [g.load(i, dims) if g.used(i) else None for i in range(len(g.operands))]
+        for value, out in zip(g.body(values, dims), range(g.n_inputs, len(g.operands))):
+            g.store(value, out, dims)
+
+    _thread_per_point(k, math.prod(g.sizes), "pointwise", emit)
 
 
 def _emit_serial_reduction(k, g):
     parallel = [g.sizes[d] for d in g.parallel]
     reduction = [g.sizes[d] for d in g.reduction]
-    total = math.prod(parallel)
-    outer = k.blocks([max(1, -(-total // THREADS))], THREADS, "serial reduction")
-    with ir.InsertionPoint(outer.body):
-        inner = k.threads(THREADS)
-        with ir.InsertionPoint(inner.body):
-            linear = _linear(outer.induction_variables[0], inner.induction_variables[0], THREADS)
-            guard = None
-            if total % THREADS:
-                guard = scf.IfOp(arith.CmpIOp(arith.CmpIPredicate.ult, linear, _index(total)).result)
-            with ir.InsertionPoint(guard.then_block) if guard else ir.InsertionPoint(inner.body):
-                p = _delinearize(linear, parallel)
-                at_outputs = g.point(None, p, [_index(0)] * len(reduction))
-                outs = list(range(g.n_inputs, len(g.operands)))
-                init = [g.load(i, at_outputs) for i in outs]
-                loop = scf.ForOp(_index(0), _index(math.prod(reduction)), _index(1), init)
-                with ir.InsertionPoint(loop.body):
-                    dims = g.point(None, p, _delinearize(loop.induction_variable, reduction))
-                    values = [g.load(i, dims) if g.used(i) else None for i in range(g.n_inputs)]
-                    scf.YieldOp(g.body(values + list(loop.inner_iter_args), dims))
-                for value, out in zip(loop.results, outs):
-                    g.store(value, out, at_outputs)
-                if guard:
-                    scf.YieldOp([])
-            _close(inner)
-        _close(outer)
+
+    def emit(linear):
+        p = _delinearize(linear, parallel)
+        at_outputs = g.point(None, p, [_index(0)] * len(reduction))
+        outs = list(range(g.n_inputs, len(g.operands)))
+        init = [g.load(i, at_outputs) for i in outs]
+        loop = scf.ForOp(_index(0), _index(math.prod(reduction)), _index(1), init)
+        with ir.InsertionPoint(loop.body):
+            dims = g.point(None, p, _delinearize(loop.induction_variable, reduction))
+            values = [g.load(i, dims) if g.used(i) else None for i in range(g.n_inputs)]
+            scf.YieldOp(g.body(values + list(loop.inner_iter_args), dims))
+        for value, out in zip(loop.results, outs):
+            g.store(value, out, at_outputs)
+
+    _thread_per_point(k, math.prod(parallel), "serial reduction", emit)
 
 
 def _combine(combiner_op, a, b):

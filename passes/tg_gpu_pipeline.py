@@ -43,7 +43,7 @@ def kernel_pipeline(on_cpu=False):
     )
 
 
-def gpu_pipeline(stage="nvvm", sm=90):
+def gpu_pipeline(stage="nvvm"):
     """The one place the GPU pipeline is spelled out; `stage` gpu stops after kernel outlining."""
     gpu = (*kernel_pipeline(), "tg-map-to-gpu", "gpu-launch-sink-index-computations", "gpu-kernel-outlining", "tg-name-kernels", "canonicalize", "cse")
     if stage == "gpu":
@@ -51,13 +51,13 @@ def gpu_pipeline(stage="nvvm", sm=90):
     return (
         *gpu,
         "lower-affine",
-        f"gpu.module(expand-strided-metadata, lower-affine, convert-scf-to-cf, arith-expand{{include-bf16=true}}, convert-gpu-to-nvvm{{index-bitwidth=64}}, "
+        "gpu.module(expand-strided-metadata, lower-affine, convert-scf-to-cf, arith-expand{include-bf16=true}, convert-gpu-to-nvvm{index-bitwidth=64}, "
         "canonicalize, cse)",
         "reconcile-unrealized-casts",
     )
 
 
-def kernels_on_cpu_pipeline(threads=1):
+def kernels_on_cpu_pipeline():
     """The GPU kernels' loops run one after another on the CPU (the threads of a block only meet
     at the barriers between sibling loops, so the order keeps their meaning): how tests check the
     kernels' arithmetic without a GPU. Lowered as tg-cpu-pipeline lowers its loops."""
