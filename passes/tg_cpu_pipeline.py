@@ -38,6 +38,14 @@ def cpu_pipeline(threads=1, codegen=True):
         "lower-affine",
         *(["scf-forall-to-parallel", f"convert-scf-to-openmp{{num-threads={threads}}}", "canonicalize"]
           if parallel else ["scf-forall-to-for"]),
+        *llvm_lowering(parallel),
+    )
+
+
+def llvm_lowering(parallel=False):
+    """Control flow, vectors, memrefs and math (tg-approximate-math) to the LLVM dialect: the tail
+    shared by tg-cpu-pipeline and the CPU run of the GPU kernels."""
+    return (
         "convert-scf-to-cf",
         "convert-vector-to-llvm{vector-contract-lowering=outerproduct}",
         "expand-strided-metadata",

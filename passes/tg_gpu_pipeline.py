@@ -13,6 +13,7 @@ from tgraph.mlir import ir, linalg
 
 from .base import ModulePass, collect_ops
 from .pipeline import register_pass
+from .tg_cpu_pipeline import llvm_lowering
 from .tg_gpu_kernels import BLOCK_DIMS_ATTR, KERNEL_ATTR
 
 KERNEL_PREFIX = "tg_kernel_"
@@ -66,19 +67,7 @@ def kernels_on_cpu_pipeline():
         *kernel_pipeline(on_cpu=True),
         "scf-forall-to-for",
         "lower-affine",
-        "convert-scf-to-cf",
-        "expand-strided-metadata",
-        "lower-affine",
-        "finalize-memref-to-llvm",
-        "arith-expand{include-bf16=true}",
-        "convert-math-to-llvm",
-        "convert-math-to-libm",
-        "convert-arith-to-llvm",
-        "convert-cf-to-llvm",
-        "convert-func-to-llvm",
-        "convert-index-to-llvm",
-        "convert-ub-to-llvm",
-        "reconcile-unrealized-casts",
+        *llvm_lowering(),
     )
 
 

@@ -90,6 +90,31 @@ def _diagnostics(err):
     return "\n".join(lines) or str(err).strip()
 
 
+def parse_entry(module, func_name, who, where):
+    """(a fresh ir.Module, the entry's name, input specs, output specs) from tg IR text, an
+    ir.Module or a Graph; call inside dialect.context(). TGraphErrors name `who` and `where`."""
+    from .graph import Graph
+
+    if isinstance(module, Graph):
+        func_name = func_name or module.name
+        module = module.module
+    if isinstance(module, ir.Module):
+        module = module.operation.get_asm(enable_debug_info=True)
+    if not isinstance(module, str):
+        raise TGraphTypeError(f"{who} needs tg IR text, an ir.Module or a tgraph.Graph, got {type(module).__name__}")
+    try:
+        parsed = ir.Module.parse(module)
+    except ir.MLIRError as err:
+        raise TGraphError(f"cannot parse the module: {_diagnostics(err)}") from None
+    graph = Graph(parsed, func_name)
+    try:
+        inputs, outputs = graph._signature()
+    except VerifyError as err:
+        raise TGraphError(f"@{graph.name} cannot run on {where}: its signature must be static tensors "
+                          f"of tg element types ({err})") from None
+    return parsed, graph.name, inputs, outputs
+
+
 def run_pipeline(module, pipeline, log, what):
     """Run pipeline text on module: in one pass manager run, or pass by pass calling
     `log(pass, module operation)` after each; a TGraphError with MLIR's diagnostics on failure."""
@@ -189,27 +214,9 @@ class CpuExecutable:
 
     @user_facing
     def __init__(self, module, func_name=None, log=None, threads=None, pipeline=None):
-        from .graph import Graph
-
-        if isinstance(module, Graph):
-            func_name = func_name or module.name
-            module = module.module
-        if isinstance(module, ir.Module):
-            module = module.operation.get_asm(enable_debug_info=True)
-        if not isinstance(module, str):
-            raise TGraphTypeError(f"CpuExecutable needs tg IR text, an ir.Module or a tgraph.Graph, got {type(module).__name__}")
         with dialect.context():
-            try:
-                self._module = ir.Module.parse(module)
-            except ir.MLIRError as err:
-                raise TGraphError(f"cannot parse the module: {_diagnostics(err)}") from None
-            graph = Graph(self._module, func_name)
-            self.name = graph.name
-            try:
-                self.input_specs, self.output_specs = graph._signature()
-            except VerifyError as err:
-                raise TGraphError(f"@{self.name} cannot run on the CPU: its signature must be static tensors "
-                                  f"of tg element types ({err})") from None
+            self._module, self.name, self.input_specs, self.output_specs = parse_entry(
+                module, func_name, "CpuExecutable", "the CPU")
             self.threads = threads_for(threads)
             self.loaded_from = None
             keep_freed_memory()

@@ -14,9 +14,8 @@ import threading
 import numpy as np
 
 from tgraph import dialect
-from tgraph.dialect import VerifyError
 from . import dlpack, ptx
-from .backend_cpu import conform, run_pipeline
+from .backend_cpu import conform, parse_entry, run_pipeline
 from .errors import TGraphError, TGraphTypeError, user_facing
 from .mlir import ir
 
@@ -268,14 +267,21 @@ class DeviceArray:
         return f"DeviceArray(shape={self.shape}, dtype={self.dtype.name})"
 
 
+def _c_strides(shape, itemsize):
+    strides, step = [], itemsize
+    for size in reversed(shape):
+        strides.append(step)
+        step *= size
+    return tuple(reversed(strides))
+
+
 def _device_pointer(array, spec, where, label):
     """The device address of an array already on the GPU, or None if it is not on the GPU."""
     interface = getattr(array, "__cuda_array_interface__", None)
     if interface is not None:
         dtype, shape = np.dtype(interface["typestr"]), tuple(interface["shape"])
         strides = interface.get("strides")
-        contiguous = strides is None or strides == tuple(np.empty(0, dtype).strides[:0]) or \
-            tuple(strides) == tuple(np.empty(shape, dtype).strides)
+        contiguous = strides is None or tuple(strides) == _c_strides(shape, dtype.itemsize)
         pointer, keep = interface["data"][0], array
     elif hasattr(array, "__dlpack_device__") and array.__dlpack_device__()[0] == dlpack.CUDA:
         imported = dlpack.from_capsule(array.__dlpack__(), keep=array)
@@ -309,22 +315,9 @@ class CudaExecutable:
 
     @user_facing
     def __init__(self, module, func_name=None, log=None, sm=None):
-        from .graph import Graph
-
-        if isinstance(module, Graph):
-            func_name = func_name or module.name
-            module = module.module
-        if isinstance(module, ir.Module):
-            module = module.operation.get_asm(enable_debug_info=True)
         with dialect.context():
-            self._module = ir.Module.parse(module)
-            graph = Graph(self._module, func_name)
-            self.name = graph.name
-            try:
-                self.input_specs, self.output_specs = graph._signature()
-            except VerifyError as err:
-                raise TGraphError(f"@{self.name} cannot run on the GPU: its signature must be static tensors "
-                                  f"of tg element types ({err})") from None
+            self._module, self.name, self.input_specs, self.output_specs = parse_entry(
+                module, func_name, "CudaExecutable", "the GPU")
             run_pipeline(self._module, "tg-gpu-pipeline", log, f"@{self.name} for the GPU")
             self.plan = Plan(self._module, self.name)
             self.llvm_ir = ptx.device_llvm_ir(self._module)
