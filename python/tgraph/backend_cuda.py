@@ -158,7 +158,9 @@ class Plan:
 
 # ---------------------------------------------------------------------------- the driver
 class _Driver:
-    """The CUDA driver on device 0 with its primary context, started on first use."""
+    """The CUDA driver on device 0 with its primary context, started on first use. `api` is
+    cuda-python's `cuda.bindings.driver` or a module with the same functions (the tests' CPU
+    emulator)."""
 
     _instance, _lock = None, threading.Lock()
 
@@ -169,28 +171,29 @@ class _Driver:
                 cls._instance = cls()
             return cls._instance
 
-    def __init__(self):
+    def __init__(self, api=None):
+        if api is None:
+            try:
+                from cuda.bindings import driver as api
+            except ImportError:
+                raise TGraphError("target 'cuda' needs cuda-python to run kernels: pip install 'tgraph[cuda]'") from None
+        self.cu = api
         try:
-            from cuda.bindings import driver
-        except ImportError:
-            raise TGraphError("target 'cuda' needs cuda-python to run kernels: pip install 'tgraph[cuda]'") from None
-        self.cu = driver
-        try:
-            self.check(driver.cuInit(0))
-            count = self.check(driver.cuDeviceGetCount())
+            self.check(api.cuInit(0))
+            count = self.check(api.cuDeviceGetCount())
         except TGraphError:
             raise TGraphError(NO_DRIVER) from None
         except Exception:  # the bindings raise their own error when libcuda cannot be loaded
             raise TGraphError(NO_DRIVER) from None
         if not count:
             raise TGraphError("target 'cuda' needs an NVIDIA GPU; the driver found none")
-        self.device = self.check(driver.cuDeviceGet(0))
-        self.context = self.check(driver.cuDevicePrimaryCtxRetain(self.device))
+        self.device = self.check(api.cuDeviceGet(0))
+        self.context = self.check(api.cuDevicePrimaryCtxRetain(self.device))
         self.current()
-        major = self.check(driver.cuDeviceGetAttribute(
-            driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, self.device))
-        minor = self.check(driver.cuDeviceGetAttribute(
-            driver.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, self.device))
+        major = self.check(api.cuDeviceGetAttribute(
+            api.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, self.device))
+        minor = self.check(api.cuDeviceGetAttribute(
+            api.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, self.device))
         self.sm = major * 10 + minor
 
     def current(self):

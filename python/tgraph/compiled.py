@@ -125,12 +125,13 @@ class Compiled:
                 exe = self._entries.get(entry)
                 if exe is None or (logged and entry not in self._logs):
                     echo = os.environ.get("TGRAPH_PRINT_IR_AFTER_ALL", "") not in ("", "0")
+                    log = _PassLog(entry, self.dump_ir, echo) if logged or echo or self.dump_ir else None
+                    if log is not None:
+                        self._logs[entry] = log
                     if self.target == "cuda":  # compiles without a GPU; a call needs one
                         from .backend_cuda import CudaExecutable
-                        log = self._logs[entry] = _PassLog(entry, self.dump_ir, echo) if logged or echo or self.dump_ir else None
                         exe = CudaExecutable(self._entry_graph(entry), log=log)
-                    elif logged or echo or self.dump_ir:
-                        log = self._logs[entry] = _PassLog(entry, self.dump_ir, echo)
+                    elif log is not None:
                         exe = CpuExecutable(self._entry_graph(entry), log=log)
                     else:
                         exe = self._cached_or_compiled(entry)

@@ -2,8 +2,30 @@ import os
 import sys
 import tempfile
 
+import pytest
+
 # The op table and helpers are plain modules next to the tests.
 sys.path.insert(0, os.path.dirname(__file__))
 
 # Compiled-object tests use an on-disk cache of their own, empty at the start of each run.
 os.environ["TGRAPH_CACHE_DIR"] = tempfile.mkdtemp(prefix="tgraph-test-cache-")
+
+
+@pytest.fixture
+def emulated_gpu(monkeypatch):
+    """target='cuda' runs on the CPU emulator of the CUDA driver (cuda_emulator.py), which is told
+    the LLVM IR behind each PTX the runtime loads."""
+    from cuda_emulator import Emulator
+    from tgraph import backend_cuda, ptx
+
+    emulator = Emulator()
+    make_ptx = ptx.to_ptx
+
+    def to_ptx(llvm_ir, sm=ptx.DEFAULT_SM):
+        text = make_ptx(llvm_ir, sm)
+        emulator.remember(llvm_ir, text)
+        return text
+
+    monkeypatch.setattr(ptx, "to_ptx", to_ptx)
+    monkeypatch.setattr(backend_cuda._Driver, "_instance", backend_cuda._Driver(emulator))
+    return emulator

@@ -22,3 +22,11 @@ def test_digits_example_reaches_95_percent(name, capsys):
     for stage in ("tg", "adjoint", "linalg", "llvm"):
         assert os.path.getsize(EXAMPLES.parent / "out" / f"{name}_ir" / f"{stage}.mlir") > 100
     assert "compiled value_and_grad in" in out and "IR of each stage" in out
+
+
+def test_the_mlp_demo_trains_with_target_cuda(emulated_gpu, capsys):
+    """`digits_mlp.py --target cuda`, on the CPU emulator of the driver: a few epochs."""
+    accuracy = __import__("digits_mlp").main(epochs=3, quiet=True, target="cuda")
+    out = capsys.readouterr().out
+    assert accuracy >= 0.9, out
+    assert "digits_mlp (cuda)" in out and any(name == "tg_kernel_0" for name, _, _ in emulated_gpu.launches)

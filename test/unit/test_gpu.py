@@ -71,6 +71,19 @@ KERNEL_CASES = [
 ]
 
 
+def _on_the_device(graph):
+    exe = CudaExecutable(graph)
+    return lambda *xs: [x.numpy() for x in exe(*xs)]
+
+
+@pytest.fixture(params=["emulated", pytest.param("gpu", marks=[pytest.mark.gpu, needs_gpu])])
+def device(request):
+    """Where `target='cuda'` runs: the CPU emulator of the driver, or the GPU."""
+    if request.param == "emulated":
+        request.getfixturevalue("emulated_gpu")
+    return request.param
+
+
 def _inputs(specs, rng):
     return [rng.integers(-5, 5, s.shape).astype(s.np_dtype) if s.dtype.startswith("i")
             else rng.standard_normal(s.shape).astype(s.np_dtype) for s in specs]
@@ -150,6 +163,12 @@ def test_stages_are_inspectable_without_a_gpu():
         c.ir("vector")
 
 
+def test_stages_of_an_entry_compiled_before_they_were_asked_for():
+    c = tg.compile_scalar(MODELS[0].fn, MODELS[0].specs, target="cuda")
+    assert ".entry tg_kernel_0" in c.ir("ptx", entry="grad")  # compiled in one pass-manager run, no log
+    assert "gpu.launch_func" in c.ir("gpu", entry="grad")  # compiled again pass by pass for the log
+
+
 @pytest.mark.skipif(_has_gpu(), reason="a GPU is present")
 def test_a_call_without_a_driver_raises_a_clear_error():
     f = tg.compile_out(lambda x: tg.exp(x) * 2.0, [tg.f32[4]], target="cuda")
@@ -181,43 +200,85 @@ def test_device_array_interfaces_need_no_gpu():
     assert a.__dlpack_device__() == (dlpack.CUDA, 0) and a.nbytes == 24
 
 
-# ----------------------------------------------------------------------------- on a GPU
-@pytest.mark.gpu
-@needs_gpu
+# ----------------------------------------------------------------------------- running
+# Each runs twice: on the CPU emulator of the driver (always), and on a GPU (marked `gpu`).
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_op_table_case_on_the_gpu(case):
+def test_op_table_case_runs(case, device):
     graph = tg.trace(case.fn, case.specs)
     check(graph, *case.make_inputs(np.random.default_rng(0)), exact=case.op in ("random_uniform", "bernoulli"),
-          compile=lambda g: (lambda *xs: [x.numpy() for x in CudaExecutable(g)(*xs)]))
+          compile=_on_the_device)
 
 
-@pytest.mark.gpu
-@needs_gpu
 @pytest.mark.parametrize("name, fn, specs, kind", KERNEL_CASES, ids=[c[0] for c in KERNEL_CASES])
-def test_kernel_kinds_on_the_gpu(name, fn, specs, kind):
-    graph = tg.trace(fn, specs)
-    check(graph, *_inputs(specs, np.random.default_rng(1)),
-          compile=lambda g: (lambda *xs: [x.numpy() for x in CudaExecutable(g)(*xs)]))
+def test_kernel_kind_runs(name, fn, specs, kind, device):
+    check(tg.trace(fn, specs), *_inputs(specs, np.random.default_rng(1)), compile=_on_the_device)
 
 
-@pytest.mark.gpu
-@needs_gpu
+def _close(got, want):
+    np.testing.assert_allclose(np.asarray(got, np.float64), np.asarray(want, np.float64), rtol=1e-3, atol=1e-5)
+
+
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.name)
-def test_model_entry_points_on_the_gpu(model):
+def test_model_entry_points_run(model, device):
     rng = np.random.default_rng(0)
     xs = [np.asarray(a, s.np_dtype) for a, s in zip(model.make_inputs(rng), model.specs)]
     cpu = tg.compile_scalar(model.fn, model.specs)
     gpu = tg.compile_scalar(model.fn, model.specs, target="cuda")
-    assert np.isclose(gpu.forward(*xs), cpu.forward(*xs), rtol=1e-4)
+    dxs = [rng.standard_normal(model.specs[i].shape).astype(model.specs[i].np_dtype) for i in cpu.wrt]
+    _close(gpu.forward(*xs), cpu.forward(*xs))
+    _close(gpu.jvp(xs, dxs), cpu.jvp(xs, dxs))
     value, grads = gpu.value_and_grad(*xs)
     want_value, want_grads = cpu.value_and_grad(*xs)
-    assert np.isclose(value, want_value, rtol=1e-4)
-    for g, w in zip(grads, want_grads):
-        if w is not None:
-            np.testing.assert_allclose(g.numpy(), w, rtol=1e-3, atol=1e-5)
-    for g, w in zip(gpu.backward(*xs), cpu.backward(*xs)):
-        if w is not None:
-            np.testing.assert_allclose(np.asarray(g), w, rtol=1e-3, atol=1e-5)
+    _close(value, want_value)
+    for got, want in [*zip(grads, want_grads), *zip(gpu.backward(*xs), cpu.backward(*xs)),
+                      *zip(gpu.backward_with_seed(xs, np.float32(-2)), cpu.backward_with_seed(xs, np.float32(-2)))]:
+        assert (got is None) == (want is None)
+        if want is not None:
+            assert isinstance(got, DeviceArray)
+            _close(got, want)
+
+
+def test_device_results_feed_the_next_call_in_place(device):
+    """Outputs stay on the device and go back in as inputs without a copy; vjp_with_seed and jvp
+    of a function with several outputs."""
+    f = tg.compile_out(lambda x, w: (tg.tanh(x @ w), tg.sum(x, axis=1)), [tg.f32[8, 16], tg.f32[16, 16]],
+                       target="cuda")
+    rng = np.random.default_rng(2)
+    x, w = (rng.standard_normal(s).astype(np.float32) for s in ((8, 16), (16, 16)))
+    y, rows = f.forward(x, w)
+    assert isinstance(y, DeviceArray) and y.shape == (8, 16)
+    again, _ = f.forward(y, w)  # a DeviceArray as input: its pointer, not a copy
+    _close(again, np.tanh(np.tanh(x @ w) @ w))
+    _close(f.forward(np.asarray(y), w)[0], again)  # the same through the host
+    _close(rows, x.sum(axis=1))
+    seed = (np.ones((8, 16), np.float32), np.ones(8, np.float32))
+    gx, gw = f.vjp_with_seed((x, w), seed)
+    want = tg.compile_out(f.graph).vjp_with_seed((x, w), seed)
+    _close(gx, want[0])
+    _close(gw, want[1])
+    (ty, trows), (dty, dtrows) = f.jvp((x, w), (x, w))
+    (wy, wrows), (dwy, dwrows) = tg.compile_out(f.graph).jvp((x, w), (x, w))
+    for got, want in ((ty, wy), (trows, wrows), (dty, dwy), (dtrows, dwrows)):
+        _close(got, want)
+
+
+def test_a_device_input_of_the_wrong_shape_is_refused(device):
+    f = tg.compile_out(lambda x: x * 2.0, [tg.f32[4]], target="cuda")
+    y = f.forward(np.ones(4, np.float32))
+    g = tg.compile_out(lambda x: x * 2.0, [tg.f32[2, 2]], target="cuda")
+    with pytest.raises(tg.TGraphError, match=r"input 0 \('x'\) is on the GPU as float32\[4\]"):
+        g.forward(y)
+
+
+def test_buffers_are_allocated_once_per_compiled_object(emulated_gpu):
+    f = tg.compile_scalar(MODELS[0].fn, MODELS[0].specs, target="cuda")
+    xs = MODELS[0].make_inputs(np.random.default_rng(0))
+    f.value_and_grad(*xs)
+    before = emulated_gpu.live_bytes()
+    for _ in range(3):
+        value, grads = f.value_and_grad(*xs)
+    del value, grads
+    assert emulated_gpu.live_bytes() == before  # outputs were freed with their arrays; nothing else grew
 
 
 @pytest.mark.gpu
