@@ -1,8 +1,13 @@
-"""JAX: every workload under jax.jit (gradients by jax.value_and_grad); calls wait for the result."""
+"""JAX: every workload under jax.jit (gradients by jax.value_and_grad); calls wait for the result.
+On the GPU (device="cuda", with a CUDA build of jaxlib): the inputs put on the GPU once."""
 
 import jax
 import jax.numpy as jnp
 from jax import lax
+
+from systems import NoDevice
+
+DEVICES = ("cpu", "cuda")
 
 
 def _cross_entropy(z, labels):
@@ -35,19 +40,28 @@ def _layer_norm(x):
     return centered * lax.rsqrt(jnp.mean(centered * centered, axis=-1, keepdims=True) + 1e-5)
 
 
-def _jit(fn, inputs):
-    fn = jax.jit(fn)
-    args = [jax.device_put(a) for a in inputs]
+def _device(device):
+    if device == "cpu":
+        return None  # the default device
+    try:
+        return jax.devices("gpu")[0]
+    except RuntimeError as err:
+        raise NoDevice(f"JAX sees no GPU ({err})") from None
+
+
+def _jit(fn, inputs, device="cpu"):
+    fn, where = jax.jit(fn), _device(device)
+    args = [jax.device_put(a, where) for a in inputs]
     return lambda: jax.block_until_ready(fn(*args))
 
 
-def _value_and_grad(loss, inputs):
+def _value_and_grad(loss, inputs, device="cpu"):
     """Gradients with respect to the parameters: every input but the data (first) and the labels (last)."""
-    return _jit(jax.value_and_grad(loss, argnums=tuple(range(1, len(inputs) - 1))), inputs)
+    return _jit(jax.value_and_grad(loss, argnums=tuple(range(1, len(inputs) - 1))), inputs, device)
 
 
-def mlp_value_and_grad(inputs):
-    return _value_and_grad(mlp_loss, inputs)
+def mlp_value_and_grad(inputs, device="cpu"):
+    return _value_and_grad(mlp_loss, inputs, device)
 
 
 def mlp_forward(inputs):
@@ -58,16 +72,16 @@ def cnn_value_and_grad(inputs):
     return _value_and_grad(cnn_loss, inputs)
 
 
-def matmul(inputs):
-    return _jit(jnp.matmul, inputs)
+def matmul(inputs, device="cpu"):
+    return _jit(jnp.matmul, inputs, device)
 
 
 def tanh_fma(inputs):
     return _jit(lambda a, b, c: jnp.tanh(a * b + c), inputs)
 
 
-def softmax(inputs):
-    return _jit(jax.nn.softmax, inputs)
+def softmax(inputs, device="cpu"):
+    return _jit(jax.nn.softmax, inputs, device)
 
 
 def layer_norm(inputs):

@@ -1,7 +1,11 @@
 """tgraph: every workload through the public API, tgraph.compile_scalar / tgraph.compile_out and
-then an entry point (the inputs, numpy arrays, also serve as the input specs)."""
+then an entry point (the inputs, numpy arrays, also serve as the input specs). On the GPU
+(device="cuda"): target="cuda", the inputs copied there once with tgraph.to_device."""
 
 import tgraph as tg
+from systems import NoDevice
+
+DEVICES = ("cpu", "cuda")
 
 
 def mlp_loss(x, w1, b1, w2, b2, w3, b3, labels):
@@ -16,19 +20,31 @@ def cnn_loss(x, k1, c1, k2, c2, w, b, labels):
     return tg.cross_entropy(h.reshape(h.shape[0], -1) @ w + b, labels)
 
 
-def _value_and_grad(loss, inputs):
+def _on(device, inputs):
+    """The arguments of the timed calls: the numpy inputs, or copies of them on the GPU."""
+    if device == "cpu":
+        return inputs
+    try:
+        return [tg.to_device(a) for a in inputs]
+    except tg.TGraphError as err:
+        raise NoDevice(str(err)) from None
+
+
+def _value_and_grad(loss, inputs, device):
     """Gradients with respect to the parameters: every input but the data (first) and the labels (last)."""
-    step = tg.compile_scalar(loss, inputs, wrt=range(1, len(inputs) - 1))
-    return lambda: step.value_and_grad(*inputs)
+    step = tg.compile_scalar(loss, inputs, wrt=range(1, len(inputs) - 1), target=device)
+    args = _on(device, inputs)
+    return lambda: step.value_and_grad(*args)
 
 
-def _forward(fn, inputs):
-    compiled = tg.compile_out(fn, inputs)
-    return lambda: compiled.forward(*inputs)
+def _forward(fn, inputs, device="cpu"):
+    compiled = tg.compile_out(fn, inputs, target=device)
+    args = _on(device, inputs)
+    return lambda: compiled.forward(*args)
 
 
-def mlp_value_and_grad(inputs):
-    return _value_and_grad(mlp_loss, inputs)
+def mlp_value_and_grad(inputs, device="cpu"):
+    return _value_and_grad(mlp_loss, inputs, device)
 
 
 def mlp_forward(inputs):
@@ -37,19 +53,19 @@ def mlp_forward(inputs):
 
 
 def cnn_value_and_grad(inputs):
-    return _value_and_grad(cnn_loss, inputs)
+    return _value_and_grad(cnn_loss, inputs, "cpu")
 
 
-def matmul(inputs):
-    return _forward(lambda a, b: a @ b, inputs)
+def matmul(inputs, device="cpu"):
+    return _forward(lambda a, b: a @ b, inputs, device)
 
 
 def tanh_fma(inputs):
     return _forward(lambda a, b, c: tg.tanh(a * b + c), inputs)
 
 
-def softmax(inputs):
-    return _forward(lambda x: tg.softmax(x), inputs)
+def softmax(inputs, device="cpu"):
+    return _forward(lambda x: tg.softmax(x), inputs, device)
 
 
 def layer_norm(inputs):

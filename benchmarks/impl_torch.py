@@ -1,11 +1,16 @@
 """PyTorch: every workload eager, or under torch.compile with `compiled=True` (then the first call
 compiles: 10-20 s for a training step with an empty inductor cache). Gradients by .backward() on
-the (compiled) loss; labels become int64, as cross_entropy needs, before timing."""
+the (compiled) loss; labels become int64, as cross_entropy needs, before timing. On the GPU
+(device="cuda"): the inputs moved there once, and each call waits for the GPU to finish."""
 
 import os
 
 import torch
 import torch.nn.functional as F
+
+from systems import NoDevice
+
+DEVICES = ("cpu", "cuda")
 
 torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", torch.get_num_threads())))
 
@@ -26,24 +31,39 @@ def _layer_norm(x):
     return F.layer_norm(x, x.shape[-1:], eps=1e-5)
 
 
-def _tensors(inputs):
-    """Tensors sharing the arrays' memory; integer labels as int64."""
-    return [torch.from_numpy(a).long() if a.dtype.kind == "i" else torch.from_numpy(a) for a in inputs]
+def _tensors(inputs, device="cpu"):
+    """Tensors sharing the arrays' memory (or copies on the GPU); integer labels as int64."""
+    if device == "cuda" and not torch.cuda.is_available():
+        raise NoDevice("PyTorch sees no CUDA device")
+    tensors = [torch.from_numpy(a).long() if a.dtype.kind == "i" else torch.from_numpy(a) for a in inputs]
+    return [t.to(device) for t in tensors]
+
+
+def _waiting(call, device):
+    """`call`, and on the GPU a wait for the work it queued."""
+    if device == "cpu":
+        return call
+
+    def synchronized():
+        result = call()
+        torch.cuda.synchronize()
+        return result
+    return synchronized
 
 
 def _maybe_compile(fn, compiled):
     return torch.compile(fn) if compiled else fn
 
 
-def _call(fn, inputs, compiled):
-    fn, args = _maybe_compile(fn, compiled), _tensors(inputs)
-    return lambda: fn(*args)
+def _call(fn, inputs, compiled, device="cpu"):
+    fn, args = _maybe_compile(fn, compiled), _tensors(inputs, device)
+    return _waiting(lambda: fn(*args), device)
 
 
-def _value_and_grad(loss, inputs, compiled):
+def _value_and_grad(loss, inputs, compiled, device="cpu"):
     """Gradients with respect to the parameters: every input but the data (first) and the labels (last)."""
     loss = _maybe_compile(loss, compiled)
-    x, *params, labels = _tensors(inputs)
+    x, *params, labels = _tensors(inputs, device)
     params = [p.requires_grad_() for p in params]
 
     def step():
@@ -52,11 +72,11 @@ def _value_and_grad(loss, inputs, compiled):
         value = loss(x, *params, labels)
         value.backward()
         return value.detach(), [p.grad for p in params]
-    return step
+    return _waiting(step, device)
 
 
-def mlp_value_and_grad(inputs, compiled=False):
-    return _value_and_grad(mlp_loss, inputs, compiled)
+def mlp_value_and_grad(inputs, compiled=False, device="cpu"):
+    return _value_and_grad(mlp_loss, inputs, compiled, device)
 
 
 def mlp_forward(inputs, compiled=False):
@@ -67,16 +87,16 @@ def cnn_value_and_grad(inputs, compiled=False):
     return _value_and_grad(cnn_loss, inputs, compiled)
 
 
-def matmul(inputs, compiled=False):
-    return _call(torch.matmul, inputs, compiled)
+def matmul(inputs, compiled=False, device="cpu"):
+    return _call(torch.matmul, inputs, compiled, device)
 
 
 def tanh_fma(inputs, compiled=False):
     return _call(lambda a, b, c: torch.tanh(a * b + c), inputs, compiled)
 
 
-def softmax(inputs, compiled=False):
-    return _call(lambda x: torch.softmax(x, dim=-1), inputs, compiled)
+def softmax(inputs, compiled=False, device="cpu"):
+    return _call(lambda x: torch.softmax(x, dim=-1), inputs, compiled, device)
 
 
 def layer_norm(inputs, compiled=False):

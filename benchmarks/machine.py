@@ -102,6 +102,15 @@ def copy_bandwidth():
     return round(2 * source.nbytes / float(np.median(seconds)) / 1e9, 1)
 
 
+def gpu():
+    """The GPU tgraph's CUDA runtime finds (its name), or None."""
+    try:
+        from tgraph.backend_cuda import driver
+        return driver().name
+    except Exception:  # noqa: BLE001 - no driver, no GPU, or no cuda-python: no GPU rows
+        return None
+
+
 def info():
     cpu, flags = _cpuinfo()
     blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
@@ -111,6 +120,7 @@ def info():
         "numpy_blas": f"{blas.get('name')} {blas.get('version')}", "copy_gb_s": copy_bandwidth(),
         "versions": {p: v for p in PACKAGES if (v := _version(p))},
         "tgraph_commit": _commit(),
+        "gpu": gpu(),
         "load_average_1min": round(os.getloadavg()[0], 2),
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
     }
@@ -120,7 +130,9 @@ def describe(machine, threads):
     """One paragraph for the table's header."""
     versions = ", ".join(f"{p} {v}" for p, v in machine["versions"].items())
     commit = f" (commit {machine['tgraph_commit']})" if machine.get("tgraph_commit") else ""
+    gpu = f"; GPU: {machine['gpu']}" if machine.get("gpu") else ""
     return (f"{machine['cpu']} ({', '.join(machine['cpu_flags'])}), {machine['cores']} cores, {threads} threads "
-            f"for every system, {machine['memory_gib']} GiB (numpy copies at {machine['copy_gb_s']:g} GB/s, 1 thread), "
+            f"for every system, {machine['memory_gib']} GiB (numpy copies at {machine['copy_gb_s']:g} GB/s, 1 thread)"
+            f"{gpu}, "
             f"{machine['os']}, Python {machine['python']}; "
             f"{versions}{commit}; numpy's BLAS: {machine['numpy_blas']}; {machine['date'][:10]}")

@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 import impl_numpy
-from systems import SYSTEMS, short
+from systems import SYSTEMS, NoDevice, short
 from workloads import inputs_of
 
 TOLERANCE = 1e-3  # largest |result - reference| / max |reference|, per output
@@ -30,8 +30,8 @@ def flatten(result):
         return []
     if isinstance(result, (tuple, list)):
         return [a for r in result for a in flatten(r)]
-    if hasattr(result, "detach"):  # a torch tensor
-        result = result.detach().numpy()
+    if hasattr(result, "detach"):  # a torch tensor, maybe on the GPU
+        result = result.detach().cpu().numpy()
     return [np.asarray(result, dtype=np.float64)]
 
 
@@ -56,7 +56,12 @@ def prepare(workload, systems, modules, warmup):
     expected = reference(workload, inputs)
     calls, cells = {}, {}
     for system in systems:
-        module, options = modules[system], SYSTEMS[system][1]
+        module, options = modules[system], dict(SYSTEMS[system][1])
+        if workload.device not in getattr(module, "DEVICES", ("cpu",)):
+            cells[system] = {"status": "n/a"}
+            continue
+        if workload.device != "cpu":
+            options["device"] = workload.device
         try:
             start = time.perf_counter()
             call = getattr(module, workload.builder)(inputs, **options)
@@ -64,6 +69,9 @@ def prepare(workload, systems, modules, warmup):
             first = time.perf_counter() - start
             for _ in range(warmup):
                 call()
+        except NoDevice:
+            cells[system] = {"status": "no GPU"}
+            continue
         except Exception as err:  # noqa: BLE001 - any failure becomes the cell's text
             cells[system] = {"status": "error", "error": short(err)}
             continue

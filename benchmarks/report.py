@@ -87,6 +87,7 @@ def notes(results):
              f"check: largest |result - reference| / max |reference| over all outputs, against numpy in float64; "
              f"tolerance {s['tolerance']:g}; a WRONG result gets no ratio."]
     lines += [f"{system}: skipped, {why}" for system, why in results["skipped"].items()]
+    lines += [f"{name}: not run, {why}" for name, why in results.get("skipped_workloads", {}).items()]
     busy = results.get("other_processes_cores", 0.0)
     if busy > BUSY_WARNING:
         lines.append(f"WARNING: other processes kept {busy:g} of the {results['machine']['cores']} cores busy on "

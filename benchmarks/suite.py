@@ -36,8 +36,11 @@ def collect(settings, names, systems):
     present = [s for s in systems if s not in skipped]
     start = machine.cpu_snapshot()
     results = {"machine": machine.info(), "settings": settings, "systems": systems, "skipped": skipped,
-               "workloads": []}
+               "workloads": [], "skipped_workloads": {}}
     for name in tqdm(names, desc="benchmarks", unit="workload", leave=False):
+        if name in BY_NAME and BY_NAME[name].device == "cuda" and not results["machine"]["gpu"]:
+            results["skipped_workloads"][name] = "no NVIDIA GPU and driver on this machine"
+            continue
         if name == "first_call":
             rows = _first_call_rows(present, settings)
         else:

@@ -13,6 +13,10 @@ SYSTEMS = {
 }
 
 
+class NoDevice(Exception):
+    """A system's builder for a GPU workload, on a machine where that system sees no GPU."""
+
+
 def load(system):
     """(the system's module, None) or (None, why it is skipped)."""
     try:

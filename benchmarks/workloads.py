@@ -21,6 +21,7 @@ class Workload:
     unit: str = ""     # "GFLOP/s" or "GB/s" (work / time), or "" for none
     inner: int = 1     # calls per timed repetition (tiny calls are timed in batches)
     formula: str = ""  # how `work` was counted
+    device: str = "cpu"  # "cuda": inputs and results on the GPU (systems whose impl has DEVICES with it)
 
 
 def _normal(rng, shape, scale=1.0):
@@ -88,6 +89,13 @@ WORKLOADS = [
              2 * SHEET, "GB/s", formula="one 4096x1024 f32 array read + one written"),
     Workload("small_call", "per-call overhead, x*y + 1 on 4 elements", "small_call",
              lambda rng: [_normal(rng, 4), _normal(rng, 4)], inner=200),
+    # On the GPU: inputs already on the device, each call waits for its results there.
+    Workload("gpu_mlp_value_and_grad", "GPU: MLP 784-512-512-10 value_and_grad, batch 256", "mlp_value_and_grad",
+             mlp_inputs, MLP_FLOPS, "GFLOP/s", formula=MLP_FORMULA, device="cuda"),
+    Workload("gpu_matmul_4096", "GPU: matmul 4096^3", "matmul", matmul_inputs(4096), 2 * 4096 ** 3, "GFLOP/s",
+             device="cuda"),
+    Workload("gpu_softmax", "GPU: softmax over rows, 4096x1024", "softmax", lambda rng: [_normal(rng, (ROWS, COLS))],
+             2 * SHEET, "GB/s", formula="one 4096x1024 f32 array read + one written", device="cuda"),
 ]
 
 # "first_call": the first call of the MLP value_and_grad in a fresh process (first_call.py), two rows.

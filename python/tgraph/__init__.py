@@ -6,6 +6,7 @@ from .graph import Graph, Var, trace
 from .interpreter import interpret
 from .autodiff import grad, hessian, hvp, jvp, value_and_grad, vjp
 from .compiled import CompiledOut, CompiledScalar, compile_out, compile_scalar, jit
+from .backend_cuda import DeviceArray, to_device
 from .ops import *  # noqa: F401,F403  (numpy-like functions on Vars)
 from .ops import __all__ as _ops_all
 from .nn import (batch_norm, cross_entropy, dropout, gelu, layer_norm, linear, log_softmax, logsumexp, mse_loss,
@@ -15,5 +16,5 @@ __version__ = "0.1.0"
 
 __all__ = ["TensorSpec", "bf16", "bool_", "f16", "f32", "f64", "i32", "i64", "TGraphError", "TGraphTypeError",
            "Graph", "Var", "trace", "interpret", "jvp", "vjp", "grad", "value_and_grad", "hvp", "hessian",
-           "CompiledOut", "CompiledScalar", "compile_out", "compile_scalar", "jit", "batch_norm", "cross_entropy", "dropout", "gelu", "layer_norm",
+           "CompiledOut", "CompiledScalar", "compile_out", "compile_scalar", "jit", "DeviceArray", "to_device", "batch_norm", "cross_entropy", "dropout", "gelu", "layer_norm",
            "linear", "log_softmax", "logsumexp", "mse_loss", "softmax"] + list(_ops_all)

@@ -195,6 +195,8 @@ class _Driver:
         minor = self.check(api.cuDeviceGetAttribute(
             api.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, self.device))
         self.sm = major * 10 + minor
+        name = self.check(api.cuDeviceGetName(100, self.device))
+        self.name = (name.decode() if isinstance(name, bytes) else str(name)).split("\0")[0]
 
     def current(self):
         self.check(self.cu.cuCtxSetCurrent(self.context))
@@ -215,6 +217,21 @@ class _Driver:
 
 def driver():
     return _Driver.get()
+
+
+@user_facing
+def to_device(array):
+    """A host array copied to the GPU as a DeviceArray (C order): inputs that stay on the device
+    across calls, as jax.device_put or tensor.cuda()."""
+    host = np.ascontiguousarray(array)
+    if host.dtype == object:
+        raise TGraphTypeError("to_device needs a numeric array")
+    d = driver()
+    d.current()
+    out = DeviceArray(d.alloc(host.nbytes), host.shape, host.dtype)
+    if host.nbytes:
+        d.check(d.cu.cuMemcpyHtoD(out.pointer, host.ctypes.data, host.nbytes))
+    return out
 
 
 # ---------------------------------------------------------------------------- device arrays

@@ -273,6 +273,9 @@ class Emulator:
     def cuDeviceGetAttribute(self, attribute, device):
         return (SUCCESS, {"major": self.sm // 10, "minor": self.sm % 10}[attribute])
 
+    def cuDeviceGetName(self, length, device):
+        return (SUCCESS, b"CPU emulator".ljust(length, b"\0"))
+
     def cuGetErrorName(self, error):
         return (SUCCESS, b"CUDA_ERROR_EMULATED")
 

@@ -11,6 +11,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).parents[2] / "benchmarks"))
 pytest.importorskip("tqdm")
 pytest.importorskip("matplotlib")
 
+import machine  # noqa: E402
+import numpy as np  # noqa: E402
 import report  # noqa: E402
 import suite  # noqa: E402
 
@@ -28,3 +30,43 @@ def test_small_call_runs_checks_and_reports(tmp_path):
     assert "| tgraph/numpy |" in report.markdown(saved)
     report.chart(saved, tmp_path / "ratios.png")
     assert (tmp_path / "ratios.png").stat().st_size > 1000
+
+
+def test_gpu_rows_are_left_out_with_a_note_without_a_gpu():
+    if machine.gpu():
+        pytest.skip("a GPU is present")
+    settings = {"threads": 1, "reps": 1, "warmup": 0, "budget_s": 1.0, "lead_in_s": 0.0, "compile_samples": 1,
+                "quick": True, "tolerance": 1e-3, "environment": {}}
+    results = suite.collect(settings, ["gpu_softmax"], ["tgraph", "numpy"])
+    assert results["workloads"] == []
+    assert "gpu_softmax: not run, no NVIDIA GPU and driver on this machine" in report.text(results)
+
+
+def _tiny_gpu_workload():
+    import workloads
+    return workloads.Workload("gpu_tiny", "GPU: softmax 4x8", "softmax",
+                              lambda rng: [rng.standard_normal((4, 8)).astype(np.float32)], device="cuda")
+
+
+def test_a_gpu_workload_is_not_applicable_to_a_system_without_the_device():
+    """numpy has no GPU; tgraph's cell is 'no GPU' where its runtime finds none (no timing)."""
+    import impl_numpy
+    import impl_tgraph
+    import measure
+
+    if machine.gpu():
+        pytest.skip("a GPU is present")
+    _, cells = measure.prepare(_tiny_gpu_workload(), ["tgraph", "numpy"],
+                               {"tgraph": impl_tgraph, "numpy": impl_numpy}, 0)
+    assert cells == {"tgraph": {"status": "no GPU"}, "numpy": {"status": "n/a"}}
+
+
+def test_a_gpu_workload_runs_for_tgraph_on_the_emulated_gpu(emulated_gpu):
+    import impl_tgraph
+    import measure
+
+    assert machine.gpu() == "CPU emulator"
+    calls, cells = measure.prepare(_tiny_gpu_workload(), ["tgraph"], {"tgraph": impl_tgraph}, 0)
+    assert cells["tgraph"]["status"] == "ok" and cells["tgraph"]["check_ok"], cells
+    measure.time_round_robin(calls, cells, 2, 1, 1.0, 0.0)
+    assert cells["tgraph"]["reps"] == 2

@@ -262,6 +262,15 @@ def test_device_results_feed_the_next_call_in_place(device):
         _close(got, want)
 
 
+def test_to_device_copies_to_the_gpu(device):
+    x = np.arange(12, dtype=np.float32).reshape(3, 4)
+    on_gpu = tg.to_device(x.T)  # copied in C order
+    assert isinstance(on_gpu, DeviceArray) and on_gpu.shape == (4, 3)
+    np.testing.assert_array_equal(on_gpu.numpy(), x.T)
+    f = tg.compile_out(lambda a: a * 2.0, [tg.f32[4, 3]], target="cuda")
+    np.testing.assert_array_equal(f.forward(on_gpu).numpy(), x.T * 2)
+
+
 def test_a_device_input_of_the_wrong_shape_is_refused(device):
     f = tg.compile_out(lambda x: x * 2.0, [tg.f32[4]], target="cuda")
     y = f.forward(np.ones(4, np.float32))
