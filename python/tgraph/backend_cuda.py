@@ -331,20 +331,26 @@ def conform_device(arrays, specs, where, what, names=None):
 # ---------------------------------------------------------------------------- the executable
 class CudaExecutable:
     """`CudaExecutable(graph)(*arrays)` -> list of DeviceArrays, one per result. Compiling needs
-    no GPU; `.ptx`, `.llvm_ir` and `.plan` are available at once."""
+    no GPU; `.ptx`, `.llvm_ir` and `.plan` are available at once. It pickles without its device
+    state (the disk cache keeps it that way): loaded again, its first call loads the PTX."""
 
     @user_facing
     def __init__(self, module, func_name=None, log=None, sm=None):
         with dialect.context():
-            self._module, self.name, self.input_specs, self.output_specs = parse_entry(
+            module, self.name, self.input_specs, self.output_specs = parse_entry(
                 module, func_name, "CudaExecutable", "the GPU")
-            run_pipeline(self._module, "tg-gpu-pipeline", log, f"@{self.name} for the GPU")
-            self.plan = Plan(self._module, self.name)
-            self.llvm_ir = ptx.device_llvm_ir(self._module)
+            run_pipeline(module, "tg-gpu-pipeline", log, f"@{self.name} for the GPU")
+            self.plan = Plan(module, self.name)
+            self.llvm_ir = ptx.device_llvm_ir(module)
         self.sm = sm or ptx.DEFAULT_SM
         self.ptx = ptx.to_ptx(self.llvm_ir, self.sm) if self.plan.launches else ""
-        self._lock = threading.Lock()
-        self._loaded = None
+        self.__setstate__(self.__getstate__())
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_loaded")}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state, _lock=threading.Lock(), _loaded=None)
 
     def _load(self):
         """Load the kernels and allocate the workspaces and constants (first call only)."""

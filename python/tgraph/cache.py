@@ -1,6 +1,7 @@
 """The on-disk cache of compiled entry points: one shared library per (graph, entry point,
 options, host, versions), so that a new process skips differentiation, the MLIR pipeline and
-LLVM code generation. In ~/.cache/tgraph, or TGRAPH_CACHE_DIR; TGRAPH_CACHE_DIR="" turns it off.
+LLVM code generation; for the GPU, the pickled CudaExecutable (its PTX and launch plan). In
+~/.cache/tgraph, or TGRAPH_CACHE_DIR; TGRAPH_CACHE_DIR="" turns it off.
 
 Writers build each entry in a private temporary file and rename it into place (atomic), so
 concurrent writers and readers never see a partial file; an entry that fails to load is removed
@@ -11,6 +12,7 @@ import functools
 import hashlib
 import json
 import os
+import pickle
 import platform
 import shutil
 import subprocess
@@ -68,8 +70,9 @@ def host_fingerprint():
     return [FORMAT, platform.machine(), platform.system(), cpu, native, compiler_fingerprint()]
 
 
-def key(graph_text, entry, wrt, threads):
-    blob = json.dumps([graph_text, entry, list(wrt), threads, host_fingerprint()])
+def key(graph_text, entry, wrt, options):
+    """`options`: what else the code depends on (the CPU's thread count, the GPU's sm)."""
+    blob = json.dumps([graph_text, entry, list(wrt), options, host_fingerprint()])
     return hashlib.sha256(blob.encode()).hexdigest()[:40]
 
 
@@ -91,11 +94,7 @@ def load(digest):
         return CpuExecutable.load(library, info["name"], _specs(info["inputs"]), _specs(info["outputs"]),
                                   info["threads"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        for path in (library, meta):
-            try:
-                os.remove(path)
-            except OSError:
-                pass
+        _remove(library, meta)
         return None
 
 
@@ -119,3 +118,44 @@ def store(digest, executable):
             os.replace(meta, os.path.join(folder, digest + ".json"))
     except (OSError, RuntimeError, subprocess.SubprocessError):  # a cache that cannot be written is only slower
         return
+
+
+def _remove(*paths):
+    for path in paths:
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+
+
+def load_gpu(digest):
+    """A CudaExecutable from the cache, or None (missing, or unreadable: then removed)."""
+    folder = cache_dir()
+    if not folder:
+        return None
+    path = os.path.join(folder, digest + ".cuda.pickle")
+    try:
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    except FileNotFoundError:
+        return None
+    except Exception:  # noqa: BLE001 - a damaged or stale entry is compiled again
+        _remove(path)
+        return None
+
+
+def store_gpu(digest, executable):
+    """Save a CudaExecutable under `digest`; quietly does nothing when it cannot."""
+    folder = cache_dir()
+    if not folder:
+        return
+    scratch = None
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".tmp-", delete=False) as f:
+            scratch = f.name
+            pickle.dump(executable, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(scratch, os.path.join(folder, digest + ".cuda.pickle"))
+    except Exception:  # noqa: BLE001 - a cache that cannot be written is only slower
+        if scratch:
+            _remove(scratch)

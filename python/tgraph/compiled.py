@@ -25,6 +25,7 @@ from .dtypes import TensorSpec, is_float
 from .errors import TGraphError, TGraphTypeError, user_facing
 from .graph import Graph, trace
 from .mlir import ir
+from .ptx import DEFAULT_SM
 
 STAGES = ("tg", "tangent", "adjoint", "linalg", "vector", "bufferized", "llvm")
 CUDA_STAGES = ("tg", "tangent", "adjoint", "linalg", "bufferized", "gpu", "nvvm", "llvm", "ptx")
@@ -128,23 +129,28 @@ class Compiled:
                     log = _PassLog(entry, self.dump_ir, echo) if logged or echo or self.dump_ir else None
                     if log is not None:
                         self._logs[entry] = log
-                    if self.target == "cuda":  # compiles without a GPU; a call needs one
-                        from .backend_cuda import CudaExecutable
-                        exe = CudaExecutable(self._entry_graph(entry), log=log)
-                    elif log is not None:
-                        exe = CpuExecutable(self._entry_graph(entry), log=log)
+                    if log is not None:
+                        exe = self._compile(entry, log)
                     else:
                         exe = self._cached_or_compiled(entry)
                     self._entries[entry] = exe
         return exe
 
+    def _compile(self, entry, log=None):
+        if self.target == "cuda":  # compiles without a GPU; a call needs one
+            from .backend_cuda import CudaExecutable
+            return CudaExecutable(self._entry_graph(entry), log=log)
+        return CpuExecutable(self._entry_graph(entry), log=log)
+
     def _cached_or_compiled(self, entry):
         """From the on-disk cache (keyed by the graph, before differentiation), else compiled and stored."""
-        digest = cache.key(self.graph.ir(), entry, self.wrt, threads_for())
-        exe = cache.load(digest)
+        gpu = self.target == "cuda"
+        options = ["cuda", DEFAULT_SM] if gpu else threads_for()
+        digest = cache.key(self.graph.ir(), entry, self.wrt, options)
+        exe = cache.load_gpu(digest) if gpu else cache.load(digest)
         if exe is None:
-            exe = CpuExecutable(self._entry_graph(entry))
-            cache.store(digest, exe)
+            exe = self._compile(entry)
+            (cache.store_gpu if gpu else cache.store)(digest, exe)
         return exe
 
     def _log(self, entry):

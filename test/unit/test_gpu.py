@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import tgraph as tg
-from tgraph import dlpack, ptx
+from tgraph import backend_cuda, dlpack, ptx
 from tgraph.backend_cpu import CpuExecutable
 from tgraph.backend_cuda import CudaExecutable, DeviceArray, NO_DRIVER
 from models import MODELS
@@ -277,6 +277,30 @@ def test_a_device_input_of_the_wrong_shape_is_refused(device):
     g = tg.compile_out(lambda x: x * 2.0, [tg.f32[2, 2]], target="cuda")
     with pytest.raises(tg.TGraphError, match=r"input 0 \('x'\) is on the GPU as float32\[4\]"):
         g.forward(y)
+
+
+def test_the_disk_cache_keeps_gpu_entry_points(emulated_gpu, tmp_path, monkeypatch):
+    monkeypatch.setenv("TGRAPH_CACHE_DIR", str(tmp_path))
+    model = MODELS[0]
+    xs = model.make_inputs(np.random.default_rng(0))
+    value, grads = tg.compile_scalar(model.fn, model.specs, target="cuda").value_and_grad(*xs)
+    assert len(list(tmp_path.glob("*.cuda.pickle"))) == 1
+
+    def compile_again(*args):
+        raise AssertionError("compiled again: the cached PTX and plan were not used")
+
+    run_pipeline = backend_cuda.run_pipeline
+    monkeypatch.setattr(backend_cuda, "run_pipeline", compile_again)
+    again = tg.compile_scalar(model.fn, model.specs, target="cuda")
+    value2, grads2 = again.value_and_grad(*xs)  # a fresh object: loads the PTX from the cache entry
+    assert value2 == value
+    for g, g2 in zip(grads, grads2):
+        assert (g is None) == (g2 is None)
+        if g is not None:
+            np.testing.assert_array_equal(g.numpy(), g2.numpy())
+    next(tmp_path.glob("*.cuda.pickle")).write_bytes(b"damaged")
+    monkeypatch.setattr(backend_cuda, "run_pipeline", run_pipeline)
+    assert tg.compile_scalar(model.fn, model.specs, target="cuda").value_and_grad(*xs)[0] == value  # recompiled
 
 
 def test_buffers_are_allocated_once_per_compiled_object(emulated_gpu):
