@@ -12,9 +12,9 @@ os.environ["TGRAPH_CACHE_DIR"] = tempfile.mkdtemp(prefix="tgraph-test-cache-")
 
 
 @pytest.fixture
-def emulated_gpu(monkeypatch):
+def emulated_gpu(monkeypatch, tmp_path):
     """target='cuda' runs on the CPU emulator of the CUDA driver (cuda_emulator.py), which is told
-    the LLVM IR behind each PTX the runtime loads."""
+    the LLVM IR behind each PTX made during the test (so the test has a disk cache of its own)."""
     from cuda_emulator import Emulator
     from tgraph import backend_cuda, ptx
 
@@ -26,6 +26,7 @@ def emulated_gpu(monkeypatch):
         emulator.remember(llvm_ir, text)
         return text
 
+    monkeypatch.setenv("TGRAPH_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(ptx, "to_ptx", to_ptx)
     monkeypatch.setattr(backend_cuda._Driver, "_instance", backend_cuda._Driver(emulator))
     return emulator

@@ -11,6 +11,8 @@ With a GPU (marked `gpu`, skipped without one): every op and entry point against
 and DLPack round trips with PyTorch."""
 
 import functools
+import os
+import pathlib
 import re
 
 import numpy as np
@@ -279,12 +281,12 @@ def test_a_device_input_of_the_wrong_shape_is_refused(device):
         g.forward(y)
 
 
-def test_the_disk_cache_keeps_gpu_entry_points(emulated_gpu, tmp_path, monkeypatch):
-    monkeypatch.setenv("TGRAPH_CACHE_DIR", str(tmp_path))
+def test_the_disk_cache_keeps_gpu_entry_points(emulated_gpu, monkeypatch):
+    cache = pathlib.Path(os.environ["TGRAPH_CACHE_DIR"])  # the fixture's own
     model = MODELS[0]
     xs = model.make_inputs(np.random.default_rng(0))
     value, grads = tg.compile_scalar(model.fn, model.specs, target="cuda").value_and_grad(*xs)
-    assert len(list(tmp_path.glob("*.cuda.pickle"))) == 1
+    assert len(list(cache.glob("*.cuda.pickle"))) == 1
 
     def compile_again(*args):
         raise AssertionError("compiled again: the cached PTX and plan were not used")
@@ -298,7 +300,7 @@ def test_the_disk_cache_keeps_gpu_entry_points(emulated_gpu, tmp_path, monkeypat
         assert (g is None) == (g2 is None)
         if g is not None:
             np.testing.assert_array_equal(g.numpy(), g2.numpy())
-    next(tmp_path.glob("*.cuda.pickle")).write_bytes(b"damaged")
+    next(cache.glob("*.cuda.pickle")).write_bytes(b"damaged")
     monkeypatch.setattr(backend_cuda, "run_pipeline", run_pipeline)
     assert tg.compile_scalar(model.fn, model.specs, target="cuda").value_and_grad(*xs)[0] == value  # recompiled
 
