@@ -11,6 +11,10 @@ once more between blocks, which then cannot share workgroup memory); one without
 threads in turn. Like the driver it checks what it can: copies and every pointer a launch passes
 must lie in live allocations.
 
+Handles (devices, contexts, streams, modules, functions, device pointers) are cuda-python's own
+types, so `Shadowed` can also pass every call's arguments to the real bindings: on a machine
+without a driver they must fail at loading libcuda, after accepting the arguments.
+
 What it does not check: llvmlite's NVPTX code generation, the PTX loader and the real driver."""
 
 import ctypes
@@ -21,8 +25,9 @@ import re
 import threading
 
 import llvmlite.binding as llvm
+from cuda.bindings import driver as cuda
 
-SUCCESS = 0
+SUCCESS = cuda.CUresult.CUDA_SUCCESS
 CTYPES = {"ptr": ctypes.c_void_p, "i64": ctypes.c_int64, "i32": ctypes.c_int32, "i16": ctypes.c_int16,
           "i8": ctypes.c_int8, "i1": ctypes.c_bool, "float": ctypes.c_float, "double": ctypes.c_double}
 SPECIAL_REGISTER = re.compile(r"@llvm\.nvvm\.read\.ptx\.sreg\.(tid|ntid|ctaid|nctaid)\.([xyz])\b")
@@ -231,16 +236,20 @@ _pool = futures.ThreadPoolExecutor(max_workers=1024, thread_name_prefix="emulate
 class Emulator:
     """The subset of `cuda.bindings.driver` the runtime uses, on the CPU."""
 
-    class CUdevice_attribute:
-        CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = "major"
-        CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = "minor"
+    CUdevice_attribute = cuda.CUdevice_attribute
 
     def __init__(self, sm=90):
         self.sm = sm
         self.allocations = {}  # address -> ctypes buffer
         self.sources = {}  # PTX text -> the LLVM IR it was made from
         self.launches = []  # (kernel name, grid, block)
+        self._objects = {}  # handle value -> the module or kernel behind it
         self._lock = threading.Lock()
+
+    def _handle(self, kind, obj=None):
+        value = 0x1000 * (len(self._objects) + 1)
+        self._objects[value] = obj
+        return kind(value)
 
     def remember(self, llvm_ir, ptx):
         self.sources[ptx] = llvm_ir
@@ -262,16 +271,17 @@ class Emulator:
         return (SUCCESS, 1)
 
     def cuDeviceGet(self, ordinal):
-        return (SUCCESS, ordinal)
+        return (SUCCESS, cuda.CUdevice(ordinal))
 
     def cuDevicePrimaryCtxRetain(self, device):
-        return (SUCCESS, object())
+        return (SUCCESS, self._handle(cuda.CUcontext))
 
     def cuCtxSetCurrent(self, context):
         return (SUCCESS,)
 
     def cuDeviceGetAttribute(self, attribute, device):
-        return (SUCCESS, {"major": self.sm // 10, "minor": self.sm % 10}[attribute])
+        major = attribute == cuda.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR
+        return (SUCCESS, self.sm // 10 if major else self.sm % 10)
 
     def cuDeviceGetName(self, length, device):
         return (SUCCESS, b"CPU emulator".ljust(length, b"\0"))
@@ -285,7 +295,7 @@ class Emulator:
         ctypes.memset(buffer, 0xFF, nbytes)
         address = ctypes.addressof(buffer)
         self.allocations[address] = buffer
-        return (SUCCESS, address)
+        return (SUCCESS, cuda.CUdeviceptr(address))
 
     def cuMemFree(self, address):
         if self.allocations.pop(int(address), None) is None:
@@ -307,7 +317,7 @@ class Emulator:
 
     # streams, modules, launches
     def cuStreamCreate(self, flags):
-        return (SUCCESS, object())
+        return (SUCCESS, self._handle(cuda.CUstream))
 
     def cuStreamSynchronize(self, stream):
         return (SUCCESS,)
@@ -316,12 +326,13 @@ class Emulator:
         ptx = bytes(image).rstrip(b"\0").decode()
         if ptx not in self.sources:
             raise EmulatorError("cuModuleLoadData: PTX the emulator was not told the source of")
-        return (SUCCESS, Module(self.sources[ptx]))
+        return (SUCCESS, self._handle(cuda.CUmodule, Module(self.sources[ptx])))
 
     def cuModuleGetFunction(self, module, name):
-        return (SUCCESS, module.function(name.decode()))
+        return (SUCCESS, self._handle(cuda.CUfunction, self._objects[int(module)].function(name.decode())))
 
-    def cuLaunchKernel(self, kernel, gx, gy, gz, bx, by, bz, shared_bytes, stream, params, extra):
+    def cuLaunchKernel(self, function, gx, gy, gz, bx, by, bz, shared_bytes, stream, params, extra):
+        kernel = self._objects[int(function)]
         if not isinstance(params, int) or extra != 0:
             raise EmulatorError("cuLaunchKernel: expected kernelParams as the address of a pointer array")
         if bx * by * bz > 1024:
@@ -335,3 +346,28 @@ class Emulator:
             kernel.run((gx, gy, gz), (bx, by, bz), args)
             self.launches.append((kernel.name, (gx, gy, gz), (bx, by, bz)))
         return (SUCCESS,)
+
+
+class Shadowed:
+    """An Emulator whose every call is first made to the real bindings with the same arguments,
+    on a machine without a driver: a call that fails other than at loading libcuda (a TypeError
+    for an argument of the wrong kind, say) is recorded in `mismatches`."""
+
+    def __init__(self, emulator):
+        self.emulator, self.called, self.mismatches = emulator, set(), []
+
+    def __getattr__(self, name):
+        emulated = getattr(self.emulator, name)
+        if not callable(emulated) or isinstance(emulated, type):
+            return emulated
+
+        def call(*args):
+            self.called.add(name)
+            try:
+                getattr(cuda, name)(*args)
+                self.mismatches.append(f"{name}: the real call succeeded (is there a driver?)")
+            except Exception as err:  # noqa: BLE001
+                if type(err).__name__ != "DynamicLibNotFoundError":
+                    self.mismatches.append(f"{name}{args!r}: {type(err).__name__}: {err}")
+            return emulated(*args)
+        return call

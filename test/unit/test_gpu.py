@@ -25,6 +25,7 @@ from tgraph.backend_cuda import CudaExecutable, DeviceArray, NO_DRIVER
 from models import MODELS
 from op_table import CASES
 from test_lowering import check
+from cuda_emulator import Shadowed
 
 kernels_on_cpu = functools.partial(CpuExecutable, pipeline="tg-gpu-kernels-on-cpu")
 needs_ptxas = pytest.mark.skipif(ptx.ptxas_path() is None, reason="ptxas not found (install tgraph[cuda] or a CUDA toolkit)")
@@ -303,6 +304,31 @@ def test_the_disk_cache_keeps_gpu_entry_points(emulated_gpu, monkeypatch):
     next(cache.glob("*.cuda.pickle")).write_bytes(b"damaged")
     monkeypatch.setattr(backend_cuda, "run_pipeline", run_pipeline)
     assert tg.compile_scalar(model.fn, model.specs, target="cuda").value_and_grad(*xs)[0] == value  # recompiled
+
+
+DRIVER_CALLS = {"cuInit", "cuDeviceGetCount", "cuDeviceGet", "cuDevicePrimaryCtxRetain", "cuCtxSetCurrent",
+                "cuDeviceGetAttribute", "cuDeviceGetName", "cuModuleLoadData", "cuModuleGetFunction", "cuMemAlloc",
+                "cuMemFree", "cuMemcpyHtoD", "cuMemcpyHtoDAsync", "cuMemcpyDtoH", "cuStreamCreate",
+                "cuLaunchKernel", "cuStreamSynchronize"}
+
+
+@pytest.mark.skipif(_has_gpu(), reason="needs cuda-python without a driver (the real calls must not run)")
+def test_every_driver_call_has_arguments_cuda_python_accepts(emulated_gpu, monkeypatch):
+    """The emulator mimics the driver API; this holds the runtime's calls to cuda-python's own
+    signatures: each is made to the real bindings too, which must accept the arguments and only
+    then fail to find libcuda."""
+    shadow = Shadowed(emulated_gpu)
+    monkeypatch.setattr(backend_cuda._Driver, "_instance", backend_cuda._Driver(shadow))
+    model = MODELS[0]
+    xs = model.make_inputs(np.random.default_rng(0))
+    step = tg.compile_scalar(model.fn, model.specs, target="cuda")
+    value, grads = step.value_and_grad(*xs)  # host inputs
+    on_gpu = [tg.to_device(np.asarray(x, s.np_dtype)) for x, s in zip(xs, model.specs)]
+    assert np.isclose(step.forward(*on_gpu), value)  # device inputs
+    assert all(g is None or g.numpy().shape == g.shape for g in grads)
+    del grads
+    assert shadow.mismatches == []
+    assert shadow.called == DRIVER_CALLS
 
 
 def test_buffers_are_allocated_once_per_compiled_object(emulated_gpu):
