@@ -181,6 +181,13 @@ class Module:
                 raise EmulatorError(f"no CPU function for libdevice's {name}")
             llvm.add_symbol(name, ctypes.cast(getattr(_libm, libm_name), ctypes.c_void_p).value)
         kernels = re.findall(r"^define (?:\w+ )*void @(tg_kernel_\w+)\(", text, re.M)
+        # The largest block each kernel declares (.maxntid in PTX): the driver refuses larger launches.
+        groups = dict(re.findall(r'^attributes (#\d+) = \{[^}]*"nvvm.maxntid"="([\d,]+)"', text, re.M))
+        self.max_block = {}
+        for k in kernels:
+            group = re.search(rf"^define [^\n]*@{k}\([^\n]*\) (#\d+)", text, re.M)
+            if group and group.group(1) in groups:
+                self.max_block[k] = tuple(int(n) for n in groups[group.group(1)].split(","))
         parsed = llvm.parse_assembly(text)
         self.types = {k: [str(a.type) for a in parsed.get_function(k).arguments] for k in kernels}
         self.barriers = {k: "@tg_emu_barrier" in text[text.index(f"@{k}("):].split("\n}\n")[0] for k in kernels}
@@ -337,6 +344,9 @@ class Emulator:
             raise EmulatorError("cuLaunchKernel: expected kernelParams as the address of a pointer array")
         if bx * by * bz > 1024:
             raise EmulatorError(f"{kernel.name}: {bx * by * bz} threads in a block; the limit is 1024")
+        most = kernel.module.max_block.get(kernel.name)
+        if most and any(n > m for n, m in zip((bx, by, bz), most)):
+            raise EmulatorError(f"{kernel.name}: block {(bx, by, bz)} exceeds the kernel's maxntid {most}")
         cells = (ctypes.c_void_p * len(kernel.types)).from_address(params)
         args = [t.from_address(cell).value for t, cell in zip(kernel.types, cells)]
         for t, value in zip(kernel.types, args):
