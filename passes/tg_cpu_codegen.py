@@ -13,6 +13,10 @@ Strategies (f32 lanes `vector-width`, from the host: 16 with AVX-512):
     the innermost dimension vectorized;
   reductions: partial sums in a vector accumulator along an innermost reduced dimension
     (tile_reduction_using_for), or whole vectors along an innermost kept dimension.
+  row groups (softmax, layer norm, log-softmax): a 2-D elementwise op with the row reductions
+    and elementwise ops of the same rows it reads, tiled together over blocks of rows
+    (transform.structured.fuse, threads over rows first), so a block of rows passes through the
+    whole chain while it is in cache; each op in it then vectorized as above.
   convolution: tg-to-linalg emits im2col and a batched contraction (the strategy above); a
     direct NCHW x FCHW convolution with a narrow kernel becomes 1-D convolutions along output
     rows, vectorized.
@@ -150,6 +154,13 @@ class Script:
     def vectorize(self, handle):
         self.emit(f"transform.structured.vectorize {handle} : !transform.any_op")
 
+    def fuse_into(self, producer, loop):
+        """fuse_into_containing_op: (the producer's tile inside `loop`, the loop's new handle)."""
+        fused, new_loop = self.fresh("f"), self.fresh("l")
+        self.emit(f"{fused}, {new_loop} = transform.structured.fuse_into_containing_op {producer} into {loop} : "
+                  "(!transform.any_op, !transform.any_op) -> (!transform.any_op, !transform.any_op)")
+        return fused, new_loop
+
 
 REGISTER_TILE = (8, 2)  # rows x vectors of the accumulator kept in registers (8 x 32 f32 with AVX-512)
 CACHE_TILE = (128, 256, 128)  # M, N, K of the blocks that stay in cache (measured: K = 128 beats 256)
@@ -252,9 +263,116 @@ def is_contraction(nest):
             and len(nest.kinds) in (3, 4) and set(nest.body) <= {"arith.mulf", "arith.addf", "linalg.yield"})
 
 
+def _vector_types(op):
+    # i1 vectors are bit-packed in LLVM while memrefs hold a byte per boolean: left to loops.
+    return all(str(getattr(v.type, "element_type", "")) in ("f32", "f64", "i32", "i64") for v in op.operands)
+
+
 def vectorizable(nest):
     # Gathers (tensor.extract at computed indices) and reversed or offset indexing: left to loops.
     return nest.plain_maps and "tensor.extract" not in nest.body and all(s > 0 for s in nest.sizes)
+
+
+ROW_BLOCK = 8  # rows of a row group tiled together: 8 rows of 1024 f32 are 32 KB per array
+
+
+def _output_map(op):
+    return ir.AffineMapAttr(ir.ArrayAttr(op.attributes["indexing_maps"])[len(op.operands) - 1]).value
+
+
+def _row_kind(op, nest):
+    """'elementwise' or 'reduction' for a 2-D linalg.generic over [rows, columns] that a row group
+    can hold (identity output map, or one value per row for a reduction), else None."""
+    if nest is None or op.name != "linalg.generic" or len(nest.sizes) != 2 or len(op.results) != 1:
+        return None
+    results = [str(r) for r in _output_map(op).results]
+    if nest.kinds == ["parallel", "parallel"] and results == ["d0", "d1"]:
+        return "elementwise"
+    if nest.kinds == ["parallel", "reduction"] and results == ["d0"] and nest.combiner in COMBINERS:
+        return "reduction"
+    return None
+
+
+def row_groups(module, usable):
+    """[(consumer, [its producers, latest first])]: a 2-D elementwise consumer and the row
+    reductions and elementwise ops over the same [rows, columns] it reads through (transitively),
+    when there is at least one reduction among them. `usable(op, nest)` screens each op; an op
+    joins one group."""
+    claimed, groups = set(), []
+    for func in module.regions[0].blocks[0].operations:
+        if func.operation.name != "func.func":
+            continue
+        ops = [op.operation for op in func.regions[0].blocks[0].operations if op.operation.name == "linalg.generic"]
+        position = {op: i for i, op in enumerate(ops)}
+        for consumer in reversed(ops):
+            nest = loop_nest(consumer)
+            if consumer in claimed or _row_kind(consumer, nest) != "elementwise" or not usable(consumer, nest):
+                continue
+            members, work = [], [consumer]
+            while work:
+                op = work.pop()
+                for value in list(op.operands)[:len(op.operands) - len(op.results)]:
+                    producer = value.owner.operation if isinstance(value, ir.OpResult) else None
+                    if producer not in position or producer in claimed or producer in members or producer == consumer:
+                        continue
+                    inner = loop_nest(producer) if producer.name == "linalg.generic" else None
+                    if _row_kind(producer, inner) and inner.sizes == nest.sizes and usable(producer, inner):
+                        members.append(producer)
+                        work.append(producer)
+            # Only producers whose every user is in the group: one used outside too would be both
+            # fused and kept (computed twice), and fuse_into_containing_op does not handle it reliably.
+            inside = {consumer, *members}
+            while True:
+                outside = [m for m in members if any(use.owner.operation not in inside for use in m.results[0].uses)]
+                if not outside:
+                    break
+                members = [m for m in members if m not in outside]
+                inside = {consumer, *members}
+            if any(_row_kind(m, loop_nest(m)) == "reduction" for m in members):
+                claimed.update([consumer, *members])
+                groups.append((consumer, sorted(members, key=position.get, reverse=True)))
+    return groups
+
+
+def _own_empty_output(op):
+    """Give `op` a tensor.empty of its own as its output when it writes into a shared one (CSE
+    merges equal tensor.empty ops): fused into a loop, a shared one would be one buffer that two
+    ops write, which bufferization resolves by copying the whole result."""
+    init = op.operands[len(op.operands) - 1]
+    if isinstance(init, ir.OpResult) and init.owner.name == "tensor.empty" and len(list(init.uses)) > 1:
+        op.operands[len(op.operands) - 1] = init.owner.operation.clone(ir.InsertionPoint(op)).result
+
+
+def plan_row_group(script, tags, nests, vw, threads):
+    """Tile the consumer (tags[0]) over row blocks (threads over rows first) and fuse the group's
+    producers (tags[1:], latest first) into each loop, then vectorize every op of the group."""
+    rows, columns = nests[0].sizes
+    handle, per_thread, loops = script.match(tags[0]), rows, []
+    if threads > 1 and rows % threads == 0 and rows * columns >= 1 << 16:
+        per_thread = rows // threads
+        handle, _, found = script.tile(handle, [per_thread, 0], [rows, columns], forall=True)
+        loops += found
+    block = divisor_at_most(per_thread, ROW_BLOCK)
+    handle, _, found = script.tile(handle, [block, 0], [per_thread, columns])
+    loops += found
+    producers = {tag: script.match(tag) for tag in tags[1:]}
+    for loop in loops:  # outermost first: each fusion moves the producer one loop further in
+        for tag in tags[1:]:
+            producers[tag], loop = script.fuse_into(producers[tag], loop)
+    # A fused producer writes into a slice of its whole-size tensor.empty: an empty tensor of the
+    # block's size instead, so its buffer is one block, not the whole result.
+    funcs = script.fresh("funcs")
+    script.emit(f'{funcs} = transform.structured.match ops{{["func.func"]}} in %root : '
+                "(!transform.any_op) -> !transform.any_op")
+    script.emit(f"transform.apply_patterns to {funcs} {{ transform.apply_patterns.tensor.fold_tensor_empty }} "
+                ": !transform.any_op")
+    tiled = [handle, *producers.values()]
+    for h, nest in zip(tiled, nests):
+        nest = dataclasses.replace(nest, sizes=[block, columns])
+        if nest.reductions:
+            plan_reduction(script, h, nest, vw, 1)  # rows shorter than a vector keep their loops
+        else:
+            plan_elementwise(script, h, nest, vw, 1)
 
 
 @register_pass
@@ -272,8 +390,23 @@ class PlanCpuCodegen(ModulePass):
         script = Script()
         count = 0
 
+        def usable(op, nest):
+            return vectorizable(nest) and _vector_types(op)
+
+        for consumer, producers in row_groups(module, usable):
+            for op in producers:  # an output of its own: one shared with the consumer becomes a copy
+                _own_empty_output(op)
+            tags = []
+            for op in [consumer, *producers]:
+                tags.append(f"op{count}")
+                op.attributes[TAG] = ir.StringAttr.get(tags[-1])
+                count += 1
+            plan_row_group(script, tags, [loop_nest(op) for op in [consumer, *producers]], vw, threads)
+
         def visit(op):
             nonlocal count
+            if TAG in op.attributes:  # in a row group
+                return ir.WalkResult.ADVANCE
             if op.name == "linalg.conv_2d_nchw_fchw" and all(
                     isinstance(v.type, ir.RankedTensorType) and v.type.has_static_shape for v in op.operands):
                 tag, mark = f"op{count}", len(script.lines)
@@ -286,8 +419,7 @@ class PlanCpuCodegen(ModulePass):
             nest = loop_nest(op) if op.name.startswith("linalg.") else None
             if nest is None or not vectorizable(nest) or not nest.sizes:
                 return ir.WalkResult.ADVANCE
-            # i1 vectors are bit-packed in LLVM while memrefs hold a byte per boolean: left to loops.
-            if not all(str(getattr(v.type, "element_type", "")) in ("f32", "f64", "i32", "i64") for v in op.operands):
+            if not _vector_types(op):
                 return ir.WalkResult.ADVANCE
             tag = f"op{count}"
             mark = len(script.lines)

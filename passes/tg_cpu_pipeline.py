@@ -20,6 +20,9 @@ def cpu_pipeline(threads=1, codegen=True):
         "tg-to-linalg",
         "canonicalize",
         "linalg-fuse-elementwise-ops",
+        # Reductions keep their reduced dimensions as unit dimensions behind reshapes; without
+        # them a reduction and its consumers share one iteration space, which row groups fuse in.
+        "func.func(linalg-fold-unit-extent-dims{use-rank-reducing-slices=false})",
         "canonicalize",
         "cse",
         *(["tg-conv-to-matmul", "canonicalize", f"tg-cpu-codegen{{threads={threads}}}", "canonicalize", "cse"]

@@ -191,6 +191,24 @@ def test_low_precision_accumulates_in_f32(dtype):
 
 
 # ----------------------------------------------------------------------------- results and arguments
+ROW_GROUPS = [
+    ("softmax", lambda x, g, b: tg.softmax(x, axis=-1)),
+    ("log_softmax", lambda x, g, b: tg.log_softmax(x, axis=-1)),
+    ("layer_norm", lambda x, g, b: tg.layer_norm(x, g, b)),
+    ("centered_square_sum", lambda x, g, b: tg.tanh(x - tg.sum(x * x, axis=1, keepdims=True) / 100.0) * g),
+]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("name, fn", ROW_GROUPS, ids=[n for n, _ in ROW_GROUPS])
+def test_row_groups_fused_over_blocks_of_rows(name, fn, threads):
+    """Large enough for threads over rows and blocks of 8 rows (tg-plan-cpu-codegen's row groups)."""
+    specs = [tg.f32[512, 384], tg.f32[384], tg.f32[384]]
+    rng = np.random.default_rng(3)
+    check(tg.trace(fn, specs), *[rng.standard_normal(s.shape).astype(np.float32) for s in specs],
+          compile=lambda g: CpuExecutable(g, threads=threads))
+
+
 def test_several_results_scalars_and_aliases_come_back_as_fresh_arrays():
     x = np.arange(6, dtype=np.float32).reshape(2, 3)
     s = np.float32(2.5)
