@@ -201,15 +201,18 @@ class _Driver:
     def current(self):
         self.check(self.cu.cuCtxSetCurrent(self.context))
 
-    def check(self, result):
+    def check(self, result, doing=""):
+        """The values of a driver call's (CUresult, values...) result; a TGraphError naming the
+        error and what was being done when it is not CUDA_SUCCESS."""
         err, *rest = result if isinstance(result, tuple) else (result,)
         if int(err) != 0:
             _, name = self.cu.cuGetErrorName(err)
-            raise TGraphError(f"CUDA error {name.decode() if isinstance(name, bytes) else name}")
+            name = name.decode() if isinstance(name, bytes) else name
+            raise TGraphError(f"CUDA error {name}" + (f" while {doing}" if doing else ""))
         return rest[0] if len(rest) == 1 else (tuple(rest) if rest else None)
 
     def alloc(self, nbytes):
-        return int(self.check(self.cu.cuMemAlloc(max(nbytes, 1))))
+        return int(self.check(self.cu.cuMemAlloc(max(nbytes, 1)), f"allocating {nbytes} bytes on the GPU"))
 
     def free(self, pointer):
         self.cu.cuMemFree(pointer)
@@ -358,7 +361,7 @@ class CudaExecutable:
         d.current()
         functions = {}
         if self.plan.launches:
-            module = d.check(d.cu.cuModuleLoadData(self.ptx.encode() + b"\0"))
+            module = d.check(d.cu.cuModuleLoadData(self.ptx.encode() + b"\0"), f"loading the PTX of @{self.name}")
             for launch in self.plan.launches:
                 if launch.kernel not in functions:
                     functions[launch.kernel] = d.check(d.cu.cuModuleGetFunction(module, launch.kernel.encode()))
@@ -412,8 +415,9 @@ class CudaExecutable:
             for cell, index in patches:
                 cell.value = pointers[index]
             for function, grid, block, params, _ in launches:
-                d.check(d.cu.cuLaunchKernel(function, *grid, *block, 0, stream, ctypes.addressof(params), 0))
-            d.check(d.cu.cuStreamSynchronize(stream))
+                d.check(d.cu.cuLaunchKernel(function, *grid, *block, 0, stream, ctypes.addressof(params), 0),
+                        f"launching a kernel of @{self.name}")
+            d.check(d.cu.cuStreamSynchronize(stream), f"running the kernels of @{self.name}")
             return outputs
 
     def __repr__(self):

@@ -247,6 +247,7 @@ class Emulator:
 
     def __init__(self, sm=90):
         self.sm = sm
+        self.failing = {}  # driver call name -> the CUresult it returns from now on
         self.allocations = {}  # address -> ctypes buffer
         self.sources = {}  # PTX text -> the LLVM IR it was made from
         self.launches = []  # (kernel name, grid, block)
@@ -294,10 +295,12 @@ class Emulator:
         return (SUCCESS, b"CPU emulator".ljust(length, b"\0"))
 
     def cuGetErrorName(self, error):
-        return (SUCCESS, b"CUDA_ERROR_EMULATED")
+        return (SUCCESS, cuda.CUresult(int(error)).name.encode())
 
     # memory
     def cuMemAlloc(self, nbytes):
+        if "cuMemAlloc" in self.failing:
+            return (self.failing["cuMemAlloc"], None)
         buffer = (ctypes.c_ubyte * nbytes)()
         ctypes.memset(buffer, 0xFF, nbytes)
         address = ctypes.addressof(buffer)

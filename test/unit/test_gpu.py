@@ -331,6 +331,14 @@ def test_every_driver_call_has_arguments_cuda_python_accepts(emulated_gpu, monke
     assert shadow.called == DRIVER_CALLS
 
 
+def test_a_driver_error_is_a_tgraph_error_saying_what_failed(emulated_gpu):
+    f = tg.compile_out(lambda x: x * 2.0, [tg.f32[1024]], target="cuda")
+    f.forward(np.ones(1024, np.float32))
+    emulated_gpu.failing["cuMemAlloc"] = 2  # CUDA_ERROR_OUT_OF_MEMORY
+    with pytest.raises(tg.TGraphError, match=r"CUDA error CUDA_ERROR_OUT_OF_MEMORY while allocating 4096 bytes"):
+        f.forward(np.ones(1024, np.float32))
+
+
 def test_buffers_are_allocated_once_per_compiled_object(emulated_gpu):
     f = tg.compile_scalar(MODELS[0].fn, MODELS[0].specs, target="cuda")
     xs = MODELS[0].make_inputs(np.random.default_rng(0))
