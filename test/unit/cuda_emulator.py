@@ -4,12 +4,13 @@
 with the same arguments and the same `(CUresult, value)` returns. Device memory is host memory,
 filled with 0xff bytes when allocated so that an output nobody wrote reads as NaN. A module is
 the LLVM IR its PTX was made from (`remember` records the pair), compiled for the CPU with
-llvmlite: the NVVM special registers (tid, ntid, ctaid, nctaid) become callbacks that read the
-emulated thread's ids, `__nv_*` math resolves to libm, workgroup memory is an ordinary global.
-A kernel with barriers runs each block's threads as OS threads that meet at every barrier (and
-once more between blocks, which then cannot share workgroup memory); one without runs its
-threads in turn. Like the driver it checks what it can: copies and every pointer a launch passes
-must lie in live allocations.
+llvmlite: the NVVM special registers (tid, ntid, ctaid, nctaid) become functions that read the
+launch's sizes and the calling OS thread's ids (kept under a pthread key), `__nv_*` math
+resolves to libm, workgroup memory is an ordinary global. A kernel with barriers runs each
+block's threads as OS threads (from a pool) that meet at every barrier, a pthread barrier, and
+once more between blocks, which then cannot share workgroup memory; one without runs its threads
+in turn. Like the driver it checks what it can: copies and every pointer a launch passes must lie
+in live allocations, and a block may not exceed the kernel's maxntid.
 
 Handles (devices, contexts, streams, modules, functions, device pointers) are cuda-python's own
 types, so `Shadowed` can also pass every call's arguments to the real bindings: on a machine
