@@ -30,7 +30,7 @@ def _on(device, inputs):
         raise NoDevice(str(err)) from None
 
 
-def _value_and_grad(loss, inputs, device):
+def _value_and_grad(loss, inputs, device="cpu"):
     """Gradients with respect to the parameters: every input but the data (first) and the labels (last)."""
     step = tg.compile_scalar(loss, inputs, wrt=range(1, len(inputs) - 1), target=device)
     args = _on(device, inputs)
@@ -53,7 +53,7 @@ def mlp_forward(inputs):
 
 
 def cnn_value_and_grad(inputs):
-    return _value_and_grad(cnn_loss, inputs, "cpu")
+    return _value_and_grad(cnn_loss, inputs)
 
 
 def matmul(inputs, device="cpu"):

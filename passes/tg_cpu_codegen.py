@@ -154,6 +154,13 @@ class Script:
     def vectorize(self, handle):
         self.emit(f"transform.structured.vectorize {handle} : !transform.any_op")
 
+    def functions(self):
+        """A handle to the module's functions (for patterns applied to all of them)."""
+        h = self.fresh("funcs")
+        self.emit(f'{h} = transform.structured.match ops{{["func.func"]}} in %root : '
+                  "(!transform.any_op) -> !transform.any_op")
+        return h
+
     def fuse_into(self, producer, loop):
         """fuse_into_containing_op: (the producer's tile inside `loop`, the loop's new handle)."""
         fused, new_loop = self.fresh("f"), self.fresh("l")
@@ -361,11 +368,8 @@ def plan_row_group(script, tags, nests, vw, threads):
             producers[tag], loop = script.fuse_into(producers[tag], loop)
     # A fused producer writes into a slice of its whole-size tensor.empty: an empty tensor of the
     # block's size instead, so its buffer is one block, not the whole result.
-    funcs = script.fresh("funcs")
-    script.emit(f'{funcs} = transform.structured.match ops{{["func.func"]}} in %root : '
-                "(!transform.any_op) -> !transform.any_op")
-    script.emit(f"transform.apply_patterns to {funcs} {{ transform.apply_patterns.tensor.fold_tensor_empty }} "
-                ": !transform.any_op")
+    script.emit(f"transform.apply_patterns to {script.functions()} "
+                "{ transform.apply_patterns.tensor.fold_tensor_empty } : !transform.any_op")
     tiled = [handle, *producers.values()]
     for h, nest in zip(tiled, nests):
         nest = dataclasses.replace(nest, sizes=[block, columns])
@@ -448,19 +452,18 @@ class PlanCpuCodegen(ModulePass):
     @staticmethod
     def finish(script):
         """Clean-ups and vector lowerings shared by all strategies, once per script."""
-        script.emit("%funcs = transform.structured.match ops{[\"func.func\"]} in %root : "
-                    "(!transform.any_op) -> !transform.any_op")
-        script.emit("transform.apply_patterns to %funcs { transform.apply_patterns.vector.cast_away_vector_leading_one_dim "
+        funcs = script.functions()
+        script.emit(f"transform.apply_patterns to {funcs} {{ transform.apply_patterns.vector.cast_away_vector_leading_one_dim "
                     "transform.apply_patterns.vector.reduction_to_contract "
                     "transform.apply_patterns.vector.transfer_permutation_patterns "
                     "transform.apply_patterns.canonicalization } : !transform.any_op")
-        script.emit("transform.apply_cse to %funcs : !transform.any_op")
+        script.emit(f"transform.apply_cse to {funcs} : !transform.any_op")
         # Keep each register tile of C in registers across its k loop (found again by annotation:
         # the canonicalization above may have rebuilt the loops).
         script.emit('%k_loops = transform.structured.match attributes{tg.k_loop} in %root : '
                     "(!transform.any_op) -> !transform.any_op")
         script.emit("transform.loop.hoist_loop_invariant_subsets %k_loops : !transform.any_op")
-        script.emit("transform.apply_patterns to %funcs { transform.apply_patterns.vector.lower_contraction "
+        script.emit(f"transform.apply_patterns to {funcs} {{ transform.apply_patterns.vector.lower_contraction "
                     "lowering_strategy = \"outerproduct\" "
                     "transform.apply_patterns.vector.reorder_multi_reduction_dims lowering_strategy = \"innerparallel\" "
                     "transform.apply_patterns.vector.multi_reduction_flattening lowering_strategy = \"innerparallel\" "

@@ -129,7 +129,6 @@ class Compiled:
                     log = _PassLog(entry, self.dump_ir, echo) if logged or echo or self.dump_ir else None
                     if log is not None:
                         self._logs[entry] = log
-                    if log is not None:
                         exe = self._compile(entry, log)
                     else:
                         exe = self._cached_or_compiled(entry)
