@@ -19,7 +19,23 @@ def _cast(x, dtype):
         high, low = t >= -float(info.min), t < float(info.min)
         out = np.where(high | low, 0, t).astype(target)
         return np.where(high, info.max, np.where(low, info.min, out)).astype(target)
+    if x.dtype == np.float64 and dtype in ("f16", "bf16"):
+        return round_to_odd_f32(x).astype(target)
     return x.astype(target)
+
+
+def round_to_odd_f32(x):
+    """f64 -> f32 rounding to odd (of an inexact value's two f32 neighbours, the one with its last
+    bit set): rounding the result again to f16 or bf16 is then one correct rounding of x, whatever
+    the numpy or ml_dtypes version does for a direct cast (some round f64 -> bf16 through f32)."""
+    x = np.asarray(x, np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        nearest = x.astype(np.float32)
+        back = nearest.astype(np.float64)
+        bits = nearest.view(np.uint32).astype(np.int64)
+        step = np.where(np.abs(back) > np.abs(x), -1, 1)
+        fix = (back != x) & ~np.isnan(x) & (bits % 2 == 0)
+    return np.where(fix, bits + step, bits).astype(np.uint32).view(np.float32).reshape(x.shape)
 
 
 defop("cast", "conversion", ("x",), lambda specs, dtype: TensorSpec(specs[0].shape, dtype), _cast,

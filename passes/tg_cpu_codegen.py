@@ -33,6 +33,9 @@ from .pipeline import register_pass
 TAG = "tg.codegen"
 
 
+VECTOR_WIDTHS = (4, 8, 16)  # f32 lanes of SSE/NEON, AVX2 and AVX-512
+
+
 def host_vector_width():
     """f32 lanes of the widest vector unit LLVM will use on this host."""
     try:
@@ -41,6 +44,17 @@ def host_vector_width():
     except OSError:
         return 4
     return 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
+
+
+def vector_width():
+    """The f32 lanes to generate code for: TGRAPH_VECTOR_WIDTH (4, 8 or 16) when set, so that the
+    code a smaller or larger CPU would get can be built and tested on any host; else the host's."""
+    value = os.environ.get("TGRAPH_VECTOR_WIDTH", "")
+    if not value:
+        return host_vector_width()
+    if not value.isdigit() or int(value) not in VECTOR_WIDTHS:
+        raise ValueError(f"TGRAPH_VECTOR_WIDTH={value!r}: use one of {', '.join(map(str, VECTOR_WIDTHS))}")
+    return int(value)
 
 
 def default_threads():
@@ -386,10 +400,11 @@ class PlanCpuCodegen(ModulePass):
     summary = "tag linalg ops with a codegen strategy and append the transform script that applies it"
 
     threads: int = dataclasses.field(default=0, metadata={"help": "threads (0: TGRAPH_NUM_THREADS, else all cores)"})
-    vector_width: int = dataclasses.field(default=0, metadata={"help": "f32 vector lanes (0: from the host)"})
+    vector_width: int = dataclasses.field(
+        default=0, metadata={"help": "f32 vector lanes (0: TGRAPH_VECTOR_WIDTH, else from the host)"})
 
     def run(self, module):
-        vw = self.vector_width or host_vector_width()
+        vw = self.vector_width or vector_width()
         threads = self.threads or default_threads()
         script = Script()
         count = 0
@@ -498,7 +513,8 @@ class CpuCodegen(ModulePass):
     is_pipeline = True
 
     threads: int = dataclasses.field(default=0, metadata={"help": "threads (0: TGRAPH_NUM_THREADS, else all cores)"})
-    vector_width: int = dataclasses.field(default=0, metadata={"help": "f32 vector lanes (0: from the host)"})
+    vector_width: int = dataclasses.field(
+        default=0, metadata={"help": "f32 vector lanes (0: TGRAPH_VECTOR_WIDTH, else from the host)"})
 
     def pipeline(self):
         plan = PlanCpuCodegen(threads=self.threads, vector_width=self.vector_width).pipeline_text()

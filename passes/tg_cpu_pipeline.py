@@ -5,17 +5,23 @@ through trailing out-parameters: the caller passes fresh output buffers, so resu
 inputs or constants and nothing has to be freed across the boundary."""
 
 import dataclasses
+import platform
 
 from tgraph.mlir import ir, linalg
 
 from .base import ModulePass, collect_ops
 from .pipeline import register_pass
+from .tg_cpu_codegen import host_vector_width, vector_width as default_vector_width
 
-def cpu_pipeline(threads=1, codegen=True):
+
+def cpu_pipeline(threads=1, codegen=True, vector_width=0):
     """The one place the CPU pipeline is spelled out: tg -> linalg, fusion, the codegen strategy
     (tiling, vectorization, threads: tg-cpu-codegen), bufferization, then loops and vectors to LLVM.
-    With threads > 1, scf.forall loops become OpenMP parallel loops (the JIT needs an OpenMP runtime)."""
+    With threads > 1, scf.forall loops become OpenMP parallel loops (the JIT needs an OpenMP runtime).
+    `vector_width` (f32 lanes; 0: TGRAPH_VECTOR_WIDTH, else the host's): below the host's, LLVM is
+    also kept to the instruction set of a CPU with that width (tg-limit-vector-isa)."""
     parallel = threads > 1
+    width = vector_width or default_vector_width()
     return (
         "tg-to-linalg",
         "canonicalize",
@@ -25,7 +31,7 @@ def cpu_pipeline(threads=1, codegen=True):
         "func.func(linalg-fold-unit-extent-dims{use-rank-reducing-slices=false})",
         "canonicalize",
         "cse",
-        *(["tg-conv-to-matmul", "canonicalize", f"tg-cpu-codegen{{threads={threads}}}", "canonicalize", "cse"]
+        *(["tg-conv-to-matmul", "canonicalize", f"tg-cpu-codegen{{threads={threads} vector-width={width}}}", "canonicalize", "cse"]
           if codegen else []),
         "tg-unshare-fills",
         "func.func(llvm-request-c-wrappers)",
@@ -42,6 +48,7 @@ def cpu_pipeline(threads=1, codegen=True):
         *(["scf-forall-to-parallel", f"convert-scf-to-openmp{{num-threads={threads}}}", "canonicalize"]
           if parallel else ["scf-forall-to-for"]),
         *llvm_lowering(parallel),
+        *([f"tg-limit-vector-isa{{vector-width={width}}}"] if width < host_vector_width() else []),
     )
 
 
@@ -76,9 +83,33 @@ class CpuPipeline(ModulePass):
 
     threads: int = dataclasses.field(default=1, metadata={"help": "threads for parallel loops (OpenMP when > 1)"})
     codegen: bool = dataclasses.field(default=True, metadata={"help": "tile and vectorize (false: plain loops)"})
+    vector_width: int = dataclasses.field(
+        default=0, metadata={"help": "f32 vector lanes (0: TGRAPH_VECTOR_WIDTH, else from the host)"})
 
     def pipeline(self):
-        return ", ".join(cpu_pipeline(self.threads, self.codegen))
+        return ", ".join(cpu_pipeline(self.threads, self.codegen, self.vector_width))
+
+
+# x86 features to turn off so that LLVM's vectors are at most this many f32 lanes: without AVX
+# only SSE (4); without AVX-512F, AVX2 and FMA (8). Turning a feature off turns off those built on it.
+_X86_LIMITS = {4: ["-avx"], 8: ["-avx512f"]}
+
+
+@register_pass
+@dataclasses.dataclass
+class LimitVectorIsa(ModulePass):
+    name = "tg-limit-vector-isa"
+    summary = "keep LLVM to the vector instructions of a CPU with vector-width f32 lanes (target_features on llvm.func)"
+
+    vector_width: int = dataclasses.field(default=16, metadata={"help": "f32 lanes: 4 (SSE), 8 (AVX2) or 16 (any)"})
+
+    def run(self, module):
+        features = _X86_LIMITS.get(self.vector_width) if platform.machine().lower() in ("x86_64", "amd64") else None
+        if not features:
+            return
+        attr = ir.Attribute.parse("#llvm.target_features<[" + ", ".join(f'"{f}"' for f in features) + "]>")
+        for fn in collect_ops(module, lambda op: op.name == "llvm.func" and op.regions[0].blocks):
+            fn.attributes["target_features"] = attr
 
 
 def _identity_layout(memref_type):

@@ -5,7 +5,7 @@ import numpy as np
 
 from tgraph.dialect import element_type
 from tgraph.dtypes import is_float, to_numpy
-from tgraph.mlir import arith
+from tgraph.mlir import arith, math
 
 from .builders import elementwise, scalar, spec
 
@@ -26,12 +26,28 @@ def _float_to_int(x, dtype):
     return arith.select(is_nan, scalar(0, dtype), value)
 
 
+def _f64_to_f32_round_to_odd(x):
+    """f64 -> f32 rounding to odd: of the two f32 neighbours of an inexact x, the one whose last
+    bit is 1. Rounding that once more to a type of at most 22 significant bits (f16, bf16) gives
+    the correctly rounded result, where two round-to-nearest steps can round a tie the wrong way.
+    Integer bit arithmetic only: the result does not depend on the host's conversion instructions."""
+    i32, f32 = element_type("i32"), element_type("f32")
+    nearest = arith.truncf(f32, x)
+    back = arith.extf(element_type("f64"), nearest)
+    inexact = arith.cmpf(arith.CmpFPredicate.ONE, back, x)  # false for NaN
+    bits = arith.bitcast(i32, nearest)
+    even = arith.cmpi(arith.CmpIPredicate.eq, arith.andi(bits, scalar(1, "i32")), scalar(0, "i32"))
+    # The other neighbour is one step toward x: down in magnitude if nearest rounded away from zero.
+    away = arith.cmpf(arith.CmpFPredicate.OGT, math.absf(back), math.absf(x))
+    other = arith.addi(bits, arith.select(away, scalar(-1, "i32"), scalar(1, "i32")))
+    return arith.bitcast(f32, arith.select(arith.andi(inexact, even), other, bits))
+
+
 def _float_to_float(x, source, dtype):
     if source in ("f16", "bf16") and dtype in ("f16", "bf16"):
         return arith.truncf(element_type(dtype), arith.extf(element_type("f32"), x))  # the reference goes through f32
-    if source == "f64" and dtype == "bf16":
-        # ml_dtypes rounds f64 to bf16 through f32 (two roundings); numpy's f64 -> f16 rounds once.
-        x = arith.truncf(element_type("f32"), x)
+    if source == "f64" and dtype in ("f16", "bf16"):
+        x = _f64_to_f32_round_to_odd(x)  # then one correct rounding to dtype
     if _WIDTH[dtype] > _WIDTH[str(x.type)]:
         return arith.extf(element_type(dtype), x)
     return arith.truncf(element_type(dtype), x)

@@ -181,6 +181,17 @@ def openmp_runtime():
 
 
 @functools.lru_cache(maxsize=None)
+def f16_runtime():
+    """Make libgcc's f16 conversions (__extendhfsf2, __truncsfhf2, __truncdfhf2: GCC 12 and later)
+    visible to the JIT: LLVM calls them for f16 on a CPU without F16C instead of converting inline."""
+    try:
+        ctypes.CDLL("libgcc_s.so.1", mode=ctypes.RTLD_GLOBAL)
+        return True
+    except OSError:
+        return False
+
+
+@functools.lru_cache(maxsize=None)
 def keep_freed_memory():
     """Let glibc reuse freed blocks up to 32 MiB instead of returning each to the kernel: compiled
     code allocates its intermediate buffers per call, and with the default threshold (128 KiB)
@@ -194,6 +205,16 @@ def keep_freed_memory():
         return bool(libc.mallopt(m_mmap_threshold, 32 << 20) and libc.mallopt(m_trim_threshold, 128 << 20))
     except (OSError, AttributeError):
         return False
+
+
+def vector_width():
+    """f32 vector lanes to compile for: TGRAPH_VECTOR_WIDTH (4, 8 or 16), else the host's."""
+    from tgraph.passes.tg_cpu_codegen import vector_width as codegen_vector_width
+
+    try:
+        return codegen_vector_width()
+    except ValueError as err:
+        raise TGraphError(str(err)) from None
 
 
 def threads_for(requested=None):
@@ -218,9 +239,11 @@ class CpuExecutable:
             self._module, self.name, self.input_specs, self.output_specs = parse_entry(
                 module, func_name, "CpuExecutable", "the CPU")
             self.threads = threads_for(threads)
+            self.vector_width = vector_width()
             self.loaded_from = None
             keep_freed_memory()
-            self._compile(log, pipeline or f"tg-cpu-pipeline{{threads={self.threads}}}")
+            f16_runtime()
+            self._compile(log, pipeline or f"tg-cpu-pipeline{{threads={self.threads} vector-width={self.vector_width}}}")
         self._ready()
 
     def _ready(self):
@@ -235,6 +258,7 @@ class CpuExecutable:
         if threads > 1 and not openmp_runtime():
             raise OSError("the library needs an OpenMP runtime, and none is loaded")
         keep_freed_memory()
+        f16_runtime()
         self._engine = ctypes.CDLL(library)
         self.loaded_from = library
         self._entry = ctypes.CFUNCTYPE(None, ctypes.c_void_p)(

@@ -20,7 +20,7 @@ from tgraph.passes.tg_generate_tangent import GenerateTangent
 
 from .autodiff import run_passes
 from . import cache
-from .backend_cpu import CpuExecutable, conform, threads_for
+from .backend_cpu import CpuExecutable, conform, threads_for, vector_width
 from .dtypes import TensorSpec, is_float
 from .errors import TGraphError, TGraphTypeError, user_facing
 from .graph import Graph, trace
@@ -144,7 +144,7 @@ class Compiled:
     def _cached_or_compiled(self, entry):
         """From the on-disk cache (keyed by the graph, before differentiation), else compiled and stored."""
         gpu = self.target == "cuda"
-        options = ["cuda", DEFAULT_SM] if gpu else threads_for()
+        options = ["cuda", DEFAULT_SM] if gpu else [threads_for(), vector_width()]
         digest = cache.key(self.graph.ir(), entry, self.wrt, options)
         exe = cache.load_gpu(digest) if gpu else cache.load(digest)
         if exe is None:

@@ -53,6 +53,35 @@ def test_op_table_case_on_cpu(case):
     check(graph, *case.make_inputs(np.random.default_rng(0)), exact=case.op in ("random_uniform", "bernoulli"))
 
 
+@pytest.mark.parametrize("width", [4, 8, 16])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_op_table_case_at_forced_vector_width(case, width, monkeypatch):
+    """The codegen (and LLVM's instruction set, below the host's width) of a CPU with `width` f32
+    lanes, whatever CPU runs the tests: a bug only a smaller or larger vector unit shows is caught here."""
+    monkeypatch.setenv("TGRAPH_VECTOR_WIDTH", str(width))
+    graph = tg.trace(case.fn, case.specs)
+    check(graph, *case.make_inputs(np.random.default_rng(0)), exact=case.op in ("random_uniform", "bernoulli"))
+
+
+def test_forced_vector_width_reaches_the_codegen_and_the_instruction_set(monkeypatch):
+    graph = tg.trace(lambda x, y: tg.tanh(x * y), [tg.f32[8, 64]] * 2)
+    logs = {}
+    for width in (4, 16):
+        monkeypatch.setenv("TGRAPH_VECTOR_WIDTH", str(width))
+        records = []
+        CpuExecutable(graph, log=lambda name, op: records.append((name, op.get_asm())))
+        logs[width] = dict(records)
+    vector = {w: logs[w]["tg-erase-transform-scripts"] for w in logs}
+    # Rows are vectorized four vectors at a time.
+    assert "vector<16xf32>" in vector[4] and "vector<64xf32>" not in vector[4]
+    assert "vector<64xf32>" in vector[16]
+    if tg.passes.tg_cpu_codegen.host_vector_width() > 4:  # below the host's width, AVX is turned off
+        assert '"-avx"' in logs[4]["tg-limit-vector-isa{vector-width=4}"]
+    monkeypatch.setenv("TGRAPH_VECTOR_WIDTH", "12")
+    with pytest.raises(tg.TGraphError, match="TGRAPH_VECTOR_WIDTH='12': use one of 4, 8, 16"):
+        CpuExecutable(graph)
+
+
 # ----------------------------------------------------------------------------- edge cases
 SPECIALS = [0.0, -0.0, 1.0, -1.5, 2.5, np.nan, np.inf, -np.inf, 1e-30, 30.0, -100.0, 700.0]
 UNARY = (tg.exp, tg.log, tg.sqrt, tg.rsqrt, tg.tanh, tg.sigmoid, tg.relu, tg.softplus, tg.abs, tg.negative, tg.sin,
@@ -99,6 +128,46 @@ def test_casts_truncate_saturate_and_round_as_the_reference():
         i.astype(tg.i32), i.astype(tg.f32), i.astype(tg.f16), i.astype(tg.bool_),
         b.astype(tg.f32), b.astype(tg.i64), b.astype(tg.bf16)), [f, d, i, b])
     check(graph, f, d, i, b, exact=True)
+
+
+def _nearest_even(x, dtype):
+    """x rounded once, to nearest with ties to even, by search over every finite value of dtype
+    (an exact reference: no conversion instruction or library cast involved)."""
+    every = np.arange(1 << 16, dtype=np.uint16).view(dtype)
+    finite = np.unique(every[np.isfinite(every)].astype(np.float64))  # sorted; one zero (-0 == 0)
+    big = np.float64(finite[-1]) + (finite[-1] - finite[-2]) / 2  # at or above: inf
+    out = []
+    for v in x:
+        if np.isnan(v) or abs(v) >= big:
+            out.append(np.nan if np.isnan(v) else np.copysign(np.inf, v))
+            continue
+        j = np.searchsorted(finite, v)
+        lo, hi = finite[max(j - 1, 0)], finite[min(j, len(finite) - 1)]
+        if v - lo != hi - v:
+            out.append(lo if v - lo < hi - v else hi)
+        else:
+            out.append(lo if np.array(lo, np.float64).astype(dtype).view(np.uint16) % 2 == 0 else hi)
+    return np.copysign(np.array(out, np.float64), x)
+
+
+@pytest.mark.parametrize("dtype", ["f16", "bf16"])
+def test_f64_rounds_once_to_f16_and_bf16(dtype):
+    """Halfway points between neighbours, and points just off them by less than an f32 ulp: a
+    conversion through f32 rounds these twice and gets ties wrong."""
+    target = tg.dtypes.to_numpy(dtype)
+    every = np.arange(1 << 16, dtype=np.uint16).view(target)
+    values = np.unique(every[np.isfinite(every)].astype(np.float64))
+    rng = np.random.default_rng(3)
+    lo = rng.choice(values[:-1], 300)
+    hi = values[np.searchsorted(values, lo) + 1]
+    mid = (lo + hi) / 2
+    off = (hi - lo) * 2.0 ** -rng.integers(20, 45, len(mid))
+    x = np.concatenate([mid, mid + off, mid - off, [1 + 2.0 ** -8 + 2.0 ** -30, 3.4e38, 1e300, 5e-324, np.nan]])
+    graph = tg.trace(lambda x: x.astype(getattr(tg, dtype)), [x])
+    want = _nearest_even(x, target)
+    (got,) = CpuExecutable(graph)(x)
+    np.testing.assert_array_equal(got.astype(np.float64), want)
+    np.testing.assert_array_equal(graph(x).astype(np.float64), want)
 
 
 def test_cast_to_i64_saturates_at_both_ends():
