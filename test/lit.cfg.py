@@ -1,5 +1,6 @@
 # lit configuration: IR-level tests (`tgraph-opt ... | filecheck`) and builder tests (`%PYTHON %s | filecheck`).
 import os
+import platform
 import sys
 
 import lit.formats
@@ -16,6 +17,8 @@ python = lit_config.params.get("python", sys.executable)
 bindir = os.path.dirname(python)
 config.environment["PATH"] = os.pathsep.join([bindir, config.environment.get("PATH", os.environ.get("PATH", ""))])
 config.substitutions.append(("%PYTHON", python))
+if platform.machine().lower() in ("x86_64", "amd64"):
+    config.available_features.add("x86_64")
 config.substitutions.append(("%tg_irdl", os.path.join(os.path.dirname(config.test_source_root), "dialect", "tg.irdl.mlir")))
 
 # The MLIR bindings' own opt binary reads tg through --irdl-file; tests needing it say `REQUIRES: irdl-opt`.
