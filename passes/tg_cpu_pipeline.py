@@ -35,6 +35,7 @@ def cpu_pipeline(threads=1, codegen=True, vector_width=0):
           if codegen else []),
         "tg-unshare-fills",
         "func.func(llvm-request-c-wrappers)",
+        "tg-distinct-results",
         "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
         "buffer-results-to-out-params{hoist-static-allocs=true modify-public-functions=true}",
         "buffer-deallocation-pipeline",

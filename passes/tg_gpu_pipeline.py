@@ -30,6 +30,7 @@ def kernel_pipeline(on_cpu=False):
         "canonicalize",
         "cse",
         "tg-unshare-fills",
+        "tg-distinct-results",
         "one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
         "buffer-results-to-out-params{hoist-static-allocs=true modify-public-functions=true}",
         *(["buffer-deallocation-pipeline"] if on_cpu else []),

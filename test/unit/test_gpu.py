@@ -362,3 +362,15 @@ def test_dlpack_round_trip_with_pytorch():
     out = torch.from_dlpack(f.forward(x, y))
     assert out.device.type == "cuda"
     torch.testing.assert_close(out, x * y + 1.0)
+
+
+def test_results_that_share_a_value_run(device):
+    """A value returned twice, an argument returned twice, and CSE-merged gradients: each result
+    gets a buffer of its own on the GPU too."""
+    x = np.linspace(-1, 1, 4).astype(np.float32)
+    for fn in (lambda x: (tg.tanh(x), tg.tanh(x)), lambda x: (x, x, tg.tanh(x))):
+        check(tg.trace(fn, [tg.f32[4]]), x, compile=_on_the_device)
+    step = tg.compile_scalar(lambda x, a, b: tg.sum(tg.tanh(x + a + b)), [tg.f32[4]] * 3, target="cuda")
+    _, grads = step.value_and_grad(x, x, x)
+    for g in grads:
+        _close(g.numpy(), 1 - np.tanh(3 * x.astype(np.float64)) ** 2)

@@ -397,3 +397,29 @@ def test_convnet_forward():
         return tg.softmax(tg.reshape(features, (2, -1)) @ dense)
 
     check(tg.trace(net, [x, w, b, dense]), x, w, b, dense)
+
+
+# ----------------------------------------------------------------------------- results with no op of their own
+RESULT_SHARING = [
+    ("repeated", lambda x: (tg.tanh(x), tg.tanh(x))),
+    ("argument_twice", lambda x: (x, x, tg.tanh(x))),
+    ("constant", lambda x: (tg.sum(x), tg.zeros_like(x))),
+]
+
+
+@pytest.mark.parametrize("fn", [f for _, f in RESULT_SHARING], ids=[n for n, _ in RESULT_SHARING])
+def test_results_that_share_a_value_get_buffers_of_their_own(fn):
+    x = np.linspace(-1, 1, 4).astype(np.float32)
+    got = check(tg.trace(fn, [tg.f32[4]]), x)
+    assert len({id(g) for g in got}) == len(got) and not any(np.shares_memory(a, b) for a in got for b in got if a is not b)
+
+
+def test_gradients_that_cse_merges_compile():
+    """x + a + b: the three gradients are one value after CSE (a ResNet block's batch-norm shifts)."""
+    step = tg.compile_scalar(lambda x, a, b: tg.sum(tg.tanh(x + a + b)), [tg.f32[4]] * 3)
+    xs = [np.linspace(-1, 1, 4).astype(np.float32)] * 3
+    value, grads = step.value_and_grad(*xs)
+    want = 1 - np.tanh(3 * xs[0].astype(np.float64)) ** 2
+    for g in grads:
+        np.testing.assert_allclose(g, want, rtol=1e-5)
+    assert not np.shares_memory(grads[0], grads[1])
