@@ -39,13 +39,17 @@ IRDL_FILE = os.path.join(os.path.dirname(__file__), "tg.irdl.mlir")
 REFERENCE_FILE = os.path.join(os.path.dirname(__file__), "OPS.md")
 
 _local = threading.local()
+# Creating a context and loading tg into it registers process-wide state in the bindings (the
+# dialect's Python classes, type casters, interfaces): two threads doing it at once crash.
+_creating = threading.Lock()
 
 
 def make_context():
-    """A new MLIR context with every upstream dialect and `tg` loaded."""
-    ctx = ir.Context()
-    with ctx:
-        TG.load()
+    """A new MLIR context with every upstream dialect and `tg` loaded (safe from any thread)."""
+    with _creating:
+        ctx = ir.Context()
+        with ctx:
+            TG.load()
     return ctx
 
 
@@ -59,7 +63,7 @@ def context():
 
 def irdl_text():
     """The dialect as IRDL, as external MLIR tools load it with --irdl-file."""
-    with ir.Context(), ir.Location.unknown():
+    with _creating, ir.Context(), ir.Location.unknown():
         module = TG._emit_module()
         passmanager.PassManager.parse("builtin.module(canonicalize, cse)").run(module.operation)
         return "// Generated from the Python definition in dialect/ by `python -m tgraph.dialect`; do not edit.\n" + str(module)
