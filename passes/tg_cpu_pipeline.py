@@ -42,6 +42,7 @@ def cpu_pipeline(threads=1, codegen=True, vector_width=0):
         "convert-bufferization-to-memref",
         "canonicalize",
         "cse",
+        "tg-record-allocations",
         "tg-strided-copy-to-linalg",
         "convert-vector-to-scf{full-unroll=true}",
         "convert-linalg-to-loops",

@@ -225,6 +225,32 @@ def threads_for(requested=None):
     return threads if threads > 1 and openmp_runtime() else 1
 
 
+# Functions whose largest buffer is at least this large check, before each call, that their
+# buffers can be allocated (a trial malloc: for sizes this large glibc maps fresh pages, so the
+# trial costs microseconds and touches no memory).
+_CHECKED_ALLOCATION = 256 << 20
+
+
+def _malloc_succeeds(size):
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    pointer = libc.malloc(size)
+    libc.free(pointer)
+    return bool(pointer)
+
+
+def _check_allocations(name, largest, total):
+    """MemoryError when the largest buffer compiled code allocates cannot be allocated now (the
+    code itself would write through a null pointer). All buffers at once are tried first: when
+    they fit, nothing more is needed; when only their sum does not fit, the call goes ahead, since
+    they need not all be live at the same time."""
+    if _malloc_succeeds(total) or _malloc_succeeds(largest):
+        return
+    raise MemoryError(f"@{name} needs a buffer of {largest / 2**30:.1f} GiB ({largest} bytes), which cannot be "
+                      "allocated on this machine; use smaller shapes, or split the computation into parts")
+
+
 class CpuExecutable:
     """`CpuExecutable(module, func_name)(*arrays)` -> list of numpy arrays, one per result.
 
@@ -251,10 +277,11 @@ class CpuExecutable:
         self._local = threading.local()
 
     @classmethod
-    def load(cls, library, name, input_specs, output_specs, threads):
+    def load(cls, library, name, input_specs, output_specs, threads, allocations=(0, 0)):
         """A CpuExecutable over a shared library written by `save` (no MLIR work at all)."""
         self = cls.__new__(cls)
         self.name, self.input_specs, self.output_specs, self.threads = name, input_specs, output_specs, threads
+        self.allocations = tuple(allocations)
         if threads > 1 and not openmp_runtime():
             raise OSError("the library needs an OpenMP runtime, and none is loaded")
         keep_freed_memory()
@@ -277,9 +304,13 @@ class CpuExecutable:
             os.remove(obj)
 
     def _compile(self, log, pipeline):
+        from tgraph.passes.tg_record_allocations import LARGEST, TOTAL
+
         _prepare_functions(self._module)
         symbol = "_mlir_ciface_" + SYMBOL_PREFIX + self.name
         run_pipeline(self._module, pipeline, log, f"@{self.name} for the CPU")
+        attributes = self._module.operation.attributes
+        self.allocations = tuple(ir.IntegerAttr(attributes[k]).value if k in attributes else 0 for k in (LARGEST, TOTAL))
         runtime = [openmp_runtime()] if self.threads > 1 else []
         # O2: the vector code is already shaped by the codegen strategies; O3 took about 15% longer
         # to compile (the MLP step: 0.68 s vs 0.60 s cold) and ran no faster on the benchmarks.
@@ -306,6 +337,8 @@ class CpuExecutable:
 
     def run(self, inputs):
         """Call the native code on arrays already conformed to the input specs; fresh outputs."""
+        if self.allocations[0] >= _CHECKED_ALLOCATION:
+            _check_allocations(self.name, *self.allocations)
         descriptors, _, packed = self._call_state()
         outputs = [np.empty(shape, dtype) for shape, dtype in self._output_layout]
         for d, a in zip(descriptors, inputs + outputs):

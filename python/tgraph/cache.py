@@ -21,7 +21,7 @@ import tempfile
 from .backend_cpu import CpuExecutable
 from .dtypes import TensorSpec
 
-FORMAT = 1  # bump when what is cached, or how, changes
+FORMAT = 2  # bump when what is cached, or how, changes
 
 
 def cache_dir():
@@ -92,7 +92,7 @@ def load(digest):
         with open(meta) as f:
             info = json.load(f)
         return CpuExecutable.load(library, info["name"], _specs(info["inputs"]), _specs(info["outputs"]),
-                                  info["threads"])
+                                  info["threads"], info["allocations"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         _remove(library, meta)
         return None
@@ -111,6 +111,7 @@ def store(digest, executable):
             meta = os.path.join(scratch, "entry.json")
             with open(meta, "w") as f:
                 json.dump({"name": executable.name, "threads": executable.threads,
+                           "allocations": list(executable.allocations),
                            "inputs": [[s.shape, s.dtype] for s in executable.input_specs],
                            "outputs": [[s.shape, s.dtype] for s in executable.output_specs]}, f)
             # The library first: a reader needs both, and checks for the metadata second.

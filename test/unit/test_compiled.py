@@ -244,3 +244,20 @@ def test_construction_errors():
 def test_eager_compiles_every_entry_point():
     c = tg.compile_scalar(lambda x: tg.sum(x * x), [tg.f32[3]], eager=True)
     assert "compiled: forward, jvp, grad, vjp, value_and_grad" in repr(c)
+
+
+def test_a_buffer_the_machine_cannot_hold_is_a_memory_error(tmp_path, monkeypatch):
+    """An outer product of two 10^7-vectors is a 400 TB intermediate, more than any x86-64 address
+    space holds (so the outcome does not depend on the host's memory or overcommit policy): a
+    MemoryError before the call (the compiled code would have written through malloc's null
+    pointer), also when loaded from the disk cache; a function whose buffers fit runs."""
+    monkeypatch.setenv("TGRAPH_CACHE_DIR", str(tmp_path))
+    fn = lambda x, y: tg.sum(tg.max(x.reshape(-1, 1) @ y.reshape(1, -1), axis=0))  # noqa: E731
+    x = np.ones(10**7, np.float32)
+    for _ in range(2):  # compiled, then from the cache
+        f = tg.compile_out(fn, [tg.f32[10**7]] * 2)
+        with pytest.raises(MemoryError, match=r"@\w+ needs a buffer of 372529.0 GiB \(400000000000000 bytes\)"):
+            f.forward(x, x)
+    assert f._entries["forward"].loaded_from is not None
+    small = tg.compile_out(fn, [tg.f32[300]] * 2)
+    np.testing.assert_allclose(small.forward(np.ones(300, np.float32), np.ones(300, np.float32)), 300.0)
