@@ -250,6 +250,8 @@ def plan_reduction(script, handle, nest, vw, threads):
         for h in parts[:3]:  # the accumulator's fill, the partial sums, their final combination
             script.vectorize(h)
         return True
+    if nest.combiner not in COMBINERS:  # the vectorizer knows no other combining kinds (e.g. out - in)
+        return False
     inner = dims[-1]
     width = divisor_at_most(inner, 4 * vw, vw) if inner > 4 * vw else inner
     handle, dims, _ = script.tile(handle, [1] * (len(dims) - 1) + [width], dims)

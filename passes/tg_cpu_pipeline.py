@@ -44,6 +44,7 @@ def cpu_pipeline(threads=1, codegen=True, vector_width=0):
         "cse",
         "tg-record-allocations",
         "tg-strided-copy-to-linalg",
+        "tg-scalar-transfers",
         "convert-vector-to-scf{full-unroll=true}",
         "convert-linalg-to-loops",
         "lower-affine",

@@ -30,6 +30,8 @@ math = _load("dialects.math")
 tensor = _load("dialects.tensor")
 linalg = _load("dialects.linalg")
 scf = _load("dialects.scf")
+memref = _load("dialects.memref")
+vector = _load("dialects.vector")
 irdl = _load("dialects.irdl")
 ext = _load("dialects.ext")
 

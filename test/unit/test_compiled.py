@@ -261,3 +261,18 @@ def test_a_buffer_the_machine_cannot_hold_is_a_memory_error(tmp_path, monkeypatc
     assert f._entries["forward"].loaded_from is not None
     small = tg.compile_out(fn, [tg.f32[300]] * 2)
     np.testing.assert_allclose(small.forward(np.ones(300, np.float32), np.ones(300, np.float32)), 300.0)
+
+
+def test_graphs_that_failed_to_compile():
+    """A row sum concatenated to its rows (the gradient broadcasts one element per row: a 0-d
+    vector transfer), and a sum of mins (the fused negation made the sum's combiner a
+    subtraction, which the vectorizer cannot reduce)."""
+    x = np.random.default_rng(0).standard_normal((4, 8)).astype(np.float32)
+    f = tg.compile_scalar(lambda x: tg.sum(tg.concatenate([x, tg.sum(x, axis=1, keepdims=True)], axis=1)),
+                          [tg.f32[4, 8]])
+    value, (grad,) = f.value_and_grad(x)
+    np.testing.assert_allclose(value, 2 * x.sum(), rtol=1e-5)
+    np.testing.assert_array_equal(grad, np.full((4, 8), 2.0, np.float32))
+    y = np.random.default_rng(1).standard_normal((2, 1, 5, 5)).astype(np.float32)
+    g = tg.compile_out(lambda y: tg.sum(tg.min(y, axis=-1), axis=0), [tg.f32[2, 1, 5, 5]])
+    np.testing.assert_allclose(g.forward(y), y.min(axis=-1).sum(axis=0), rtol=1e-6)
