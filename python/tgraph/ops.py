@@ -3,6 +3,7 @@ and numpy arrays as constants. Each records tg ops; composites live in tgraph.nn
 
 import builtins  # this module defines sum, max, min, abs and slice for Vars
 import numbers
+import warnings
 
 import numpy as np
 
@@ -229,7 +230,9 @@ def mean(x, axis=None, keepdims=False):
         raise TGraphTypeError(f"mean: {x.spec} is not floating-point; cast it first, e.g. x.astype(tgraph.f32)")
     axes = _normalize_axes(x, axis, "mean")
     count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
-    return sum(x, axis=axes, keepdims=keepdims) / float(builtins.max(count, 1))
+    if count == 0:  # 0 / 0: NaN, as numpy, which warns alike
+        warnings.warn("mean of an empty axis is NaN", RuntimeWarning, stacklevel=3)
+    return sum(x, axis=axes, keepdims=keepdims) / float(count)
 
 
 @user_facing

@@ -55,6 +55,22 @@ func.func @reductions(%x: tensor<2x3xf32>) -> (tensor<2xf32>, tensor<3xf32>) {
   return %0, %1 : tensor<2xf32>, tensor<3xf32>
 }
 
+// A float sum of more than 1024 terms is blocked: the terms that do not fill a block of 256 are
+// summed into the accumulator, the rest in blocks of 256, and then the 1003 block sums go into
+// the same accumulator. Adjacent reduced axes are merged first.
+// CHECK-LABEL: func.func @blocked_sum
+// CHECK: %[[ZERO:.*]] = linalg.fill {{.*}} -> tensor<3xf32>
+// CHECK: tensor.collapse_shape %arg0 {{\[\[}}0, 1], [2]] : tensor<1000x257x3xf32> into tensor<257000x3xf32>
+// CHECK: %[[TAIL:.*]] = tensor.extract_slice %{{.*}}[256768, 0] [232, 3] [1, 1]
+// CHECK: %[[WITH_TAIL:.*]] = linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]} ins(%[[TAIL]] : tensor<232x3xf32>) outs(%[[ZERO]] : tensor<3xf32>)
+// CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0, 1], [2]] output_shape [1003, 256, 3] : tensor<256768x3xf32> into tensor<1003x256x3xf32>
+// CHECK: %[[BLOCK_SUMS:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "reduction", "parallel"]} ins(%{{.*}} : tensor<1003x256x3xf32>) outs(%{{.*}} : tensor<1003x3xf32>)
+// CHECK: linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]} ins(%[[BLOCK_SUMS]] : tensor<1003x3xf32>) outs(%[[WITH_TAIL]] : tensor<3xf32>)
+func.func @blocked_sum(%x: tensor<1000x257x3xf32>) -> tensor<3xf32> {
+  %0 = "tg.reduce_sum"(%x) {axes = array<i64: 0, 1>} : (tensor<1000x257x3xf32>) -> tensor<3xf32>
+  return %0 : tensor<3xf32>
+}
+
 // Padding is materialized once (a fill and an insert); groups use the grouped named convolution.
 // CHECK-LABEL: func.func @convolution
 // CHECK: tensor.insert_slice %arg0 into %{{.*}}[0, 0, 1, 1] [1, 4, 8, 8] [1, 1, 1, 1]

@@ -221,6 +221,15 @@ def _close(got, want):
     np.testing.assert_allclose(np.asarray(got, np.float64), np.asarray(want, np.float64), rtol=1e-3, atol=1e-5)
 
 
+def test_a_long_sum_is_blocked(device):
+    """Blocked in the lowering, a long f32 sum becomes tree reductions of short blocks; each
+    thread used to fold 1/256 of all the terms in order (here: 1e-5 relative error). Sized for
+    the emulator, which runs every thread of a block as an OS thread."""
+    x = np.full(300_000, 0.1, np.float32)
+    got = tg.compile_out(lambda x: tg.sum(x), [tg.f32[x.shape]], target="cuda").forward(x).numpy()
+    assert abs(got - x.astype(np.float64).sum()) / x.astype(np.float64).sum() < 1e-6
+
+
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.name)
 def test_model_entry_points_run(model, device):
     rng = np.random.default_rng(0)
