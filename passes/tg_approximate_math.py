@@ -5,11 +5,13 @@ vectorizers (libm's tanhf is ~20x slower than the code here). Each op becomes st
 code -- range reduction, a polynomial, integer tricks on the float bits -- that vectorizes: on a
 vector<N x f32> the same sequence is emitted on vectors, with splat constants.
 
-f32 results are within 1.6 ulp (per function: test_approximate_math.py); NaN, infinities,
-signed zeros and subnormals behave as numpy's. sin/cos reduce the argument in f64, exactly enough
-for |x| < 8e8; beyond, their results are inaccurate but stay in [-1, 1]. powf evaluates
-y * log2|x| in f64 so that large results keep their accuracy. f16 and bf16 are computed in f32
-and rounded back; f64 ops, and math ops LLVM already vectorizes (sqrt, rsqrt, absf), are left alone.
+f32 results are within 1.6 ulp of the exact result for every finite argument (per function:
+test_approximate_math.py); NaN, infinities, signed zeros and subnormals behave as numpy's. sin/cos
+reduce the argument by Payne-Hanek in f64 (exact products of |x| with 24-bit pieces of 2/pi, the
+pieces picked by |x|'s binade with selects), so up to 3.4e38 and next to multiples of pi/2 alike.
+powf evaluates y * log2|x| in f64 so that large results keep their accuracy. f16 and bf16 are
+computed in f32 and rounded back; f64 ops, and math ops LLVM already vectorizes (sqrt, rsqrt,
+absf), are left alone.
 
 Runs before arith-expand (which lowers the bf16 extf/truncf emitted here) and convert-math-to-llvm."""
 
@@ -24,8 +26,13 @@ from .pipeline import register_pass
 LOG2E = 1.4426950408889634
 # Cody-Waite: ln2 = LN2_HI + LN2_LO, with n * LN2_HI exact for |n| < 2^15 (Cephes).
 LN2_HI, LN2_LO = 0.693359375, -2.12194440e-4
-# pi/2 = PIO2_HI + PIO2_LO to 2^-77 (f64s); PIO2_HI has 24 bits: q * PIO2_HI is exact for q < 2^29.
-PIO2_HI, PIO2_LO = 1.5707963705062866, -4.3711390001862426e-08
+# Payne-Hanek: the bits of 2/pi after the binary point, 9 pieces of 24 (fdlibm's table for
+# __kernel_rem_pio2; test_approximate_math.py recomputes them), and piece j as an f64 of 24 bits.
+TWO_OVER_PI_BITS = 0xA2F9836E4E441529FC2757D1F534DDC0DB6295993C439041FE5163
+PIECE_BITS = 24
+TWO_OVER_PI_PIECES = tuple(((TWO_OVER_PI_BITS >> (PIECE_BITS * (8 - j))) & 0xFFFFFF) * 2.0 ** (-PIECE_BITS * (j + 1))
+                           for j in range(9))
+WINDOW_PIECES = 5  # the pieces of 2/pi a reduction uses: 120 bits, from the first that counts mod 4
 
 # Cephes expf: exp(r) = 1 + r + r^2 P(r) on |r| <= ln2/2.
 EXP_P = (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1)
@@ -226,20 +233,60 @@ def tanh(b, x):
     return b.xor_sign(b.select(b.cmp("olt", ax, 0.625), small, large), x)
 
 
-def _sin_or_cos(b, x, quadrant_offset):
-    """sin (offset 0) or cos (offset 1) of |x|: |x| = q pi/2 + r, reduced in f64 (Cody-Waite, exact
-    product q * PIO2_HI), then Cephes' polynomials on the f32 r, chosen and signed by the quadrant."""
+def _round_to_multiple(d, v, unit):
+    """v rounded to the nearest multiple of unit (a power of 2) for |v| < 2^51 unit, exactly: adding
+    1.5 * 2^52 unit leaves no bits below unit."""
+    magic = 1.5 * 2.0 ** 52 * unit
+    return d.sub(d.add(v, magic), magic)
+
+
+def _reduce_quadrants(b, ax):
+    """|x| 2/pi for a non-negative f32 as (n mod 4, an integer; f, an f64) with |x| 2/pi = n + f mod 4,
+    |f| < 1/2 + 2^-22, and f to 2^-52 relative plus 2^-70 absolute: Payne-Hanek.
+
+    ax = m 2^k, m an integer below 2^24, k <= 104. The product of ax with a 24-bit piece of 2/pi is
+    exact in f64, and a multiple of 4 once its lowest bit is 2^2 or above: those pieces are skipped,
+    the next three used and the rest of a 120-bit window as one f64 (the tail past it is below
+    2^-70). The window is chosen by a chain of selects on ax, so vectors do it lane by lane. The two
+    leading products are reduced mod 4, and the next two split at 2^-46, all exactly; the high parts
+    then sum exactly (their bits are 2^-50 or above once ax >= 1/8; below, n = 0), so no
+    cancellation costs accuracy: the closest an f32 comes to a multiple of pi/2 is 16367173 2^72,
+    with f = 2^-29.9."""
     d = b.like(ir.F64Type.get())
-    ax = arith.extf(d.float_type, b.abs(x))
-    q_float, q = d.round_to_integer(d.mul(ax, 2.0 / pymath.pi))
-    r_wide = d.sub(d.sub(ax, d.mul(q_float, PIO2_HI)), d.mul(q_float, PIO2_LO))
-    # Only past |x| ~ 8.4e8, where the reduction is inexact, can r leave [-1, 1]: clamped, the result
-    # is then inaccurate but still in [-1, 1].
-    r = b.clamp(arith.truncf(b.float_type, r_wide), -1.0, 1.0)
+
+    def window(skipped):
+        pieces = TWO_OVER_PI_PIECES[skipped:skipped + WINDOW_PIECES]
+        return pieces[:3] + (sum(pieces[3:]),)
+
+    pieces = list(window(0))
+    for skipped in range(1, len(TWO_OVER_PI_PIECES) - WINDOW_PIECES + 1):
+        # ax >= 2^(24 skipped + 25): k >= 24 skipped + 2, so piece skipped - 1 times ax is 0 mod 4.
+        past = b.cmp("oge", ax, 2.0 ** (PIECE_BITS * skipped + 25))
+        pieces = [d.select(past, piece, current) for piece, current in zip(window(skipped), pieces)]
+    # An FMA formed from any of these products leaves the result as it is: the first three are
+    # exact, and the last is below 2^-23 with an error below 2^-76.
+    wide = arith.extf(d.float_type, ax)
+    products = [d.mul(wide, piece) for piece in pieces]
+    # below 2^49 and 2^25: dropping multiples of 4 leaves them in [-2, 2]
+    leading = [d.sub(p, _round_to_multiple(d, p, 4.0)) for p in products[:2]]
+    # the second (for ax < 2^25) and the third (below 2) have bits below 2^-46: split off to low
+    middle_high = [_round_to_multiple(d, p, 2.0 ** -46) for p in (leading[1], products[2])]
+    high = d.add(d.add(leading[0], middle_high[0]), middle_high[1])
+    low = d.add(d.add(d.sub(leading[1], middle_high[0]), d.sub(products[2], middle_high[1])), products[3])
+    n_float, n = d.round_to_integer(high)
+    return n, d.add(d.sub(high, n_float), low)
+
+
+def _sin_or_cos(b, x, quadrant_offset):
+    """sin (offset 0) or cos (offset 1) of |x|: |x| = n pi/2 + r, reduced in f64 (Payne-Hanek), then
+    Cephes' polynomials on the f32 r, chosen and signed by the quadrant n."""
+    d = b.like(ir.F64Type.get())
+    n, f = _reduce_quadrants(b, b.abs(x))
+    r = arith.truncf(b.float_type, d.mul(f, pymath.pi / 2))
     z = b.mul(r, r)
     sin_r = b.add(b.mul(b.mul(r, z), b.polynomial(z, SIN_P)), r)
     cos_r = b.add(b.sub(1.0, b.mul(z, 0.5)), b.mul(b.mul(z, z), b.polynomial(z, COS_P)))
-    quadrant = d.iadd(q, quadrant_offset)
+    quadrant = d.iadd(n, quadrant_offset)
     value = b.select(d.icmp("ne", d.iand(quadrant, 1), 0), cos_r, sin_r)
     return b.select(d.icmp("ne", d.iand(quadrant, 2), 0), b.neg(value), value)
 

@@ -53,6 +53,22 @@ func.func @others(%x: vector<8xf32>, %y: vector<8xf32>) -> (vector<8xf32>, vecto
   return %0, %1, %2 : vector<8xf32>, vector<8xf32>, vector<8xf32>
 }
 
+// sin and cos: Payne-Hanek in f64, with the window of 2/pi's 24-bit pieces chosen by selects on |x|
+// (on vectors lane by lane, without a branch), then the polynomials in f32.
+// CHECK-LABEL: func.func @sin_vector
+// CHECK-NOT: {{math\.|scf\.}}
+// CHECK: arith.cmpf oge, %{{.*}} : vector<8xf32>
+// CHECK: arith.constant dense<0.63661974668502808> : vector<8xf64>
+// CHECK: arith.select %{{.*}} : vector<8xi1>, vector<8xf64>
+// CHECK: arith.extf %{{.*}} : vector<8xf32> to vector<8xf64>
+// CHECK: arith.truncf %{{.*}} : vector<8xf64> to vector<8xf32>
+// CHECK-NOT: {{math\.|scf\.}}
+// CHECK: return
+func.func @sin_vector(%x: vector<8xf32>) -> vector<8xf32> {
+  %0 = math.sin %x : vector<8xf32>
+  return %0 : vector<8xf32>
+}
+
 // bf16 and f16 compute in f32 and round back; f64 is left to libm.
 // CHECK-LABEL: func.func @widths
 // CHECK: arith.extf %arg0 : bf16 to f32
