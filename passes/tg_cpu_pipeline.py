@@ -74,7 +74,7 @@ class CpuPipeline(ModulePass):
     summary = "tg -> linalg -> fused, bufferized loops -> LLVM dialect, for the CPU JIT"
     is_pipeline = True
 
-    threads: int = dataclasses.field(default=1, metadata={"help": "threads for parallel loops (OpenMP when > 1)"})
+    threads: int = dataclasses.field(default=1, metadata={"help": "threads for parallel loops (OpenMP when > 1)", "min": 1})
     codegen: bool = dataclasses.field(default=True, metadata={"help": "tile and vectorize (false: plain loops)"})
 
     def pipeline(self):

@@ -4,12 +4,13 @@
 // RUN: tgraph-opt %t.mlir --cse -o %t.mlir
 // RUN: filecheck %s --check-prefix=IN-PLACE < %t.mlir
 
-// A failing pass, a missing input or input that is not UTF-8 leave an existing output as it was.
+// A failing pass, a missing input, input that is not UTF-8 or a bad option leave an existing output as it was.
 // RUN: echo 'an earlier result' > %t.out
 // RUN: not tgraph-opt %s --tg-generate-adjoint=func=missing -o %t.out
 // RUN: not tgraph-opt %s.missing -o %t.out
 // RUN: printf 'func.func @caf\351() {\n' > %t.latin1
 // RUN: not tgraph-opt %t.latin1 -o %t.out 2>&1 | filecheck %s --check-prefix=UTF8
+// RUN: not tgraph-opt %s --tg-plan-cpu-codegen=vector-width=-8 -o %t.out 2>&1 | filecheck %s --check-prefix=WIDTH
 // RUN: filecheck %s --check-prefix=KEPT < %t.out
 
 // Outputs that cannot be written.
@@ -25,6 +26,8 @@
 // UTF8-NOT: Traceback
 // UTF8: {{^}}tgraph-opt: error: cannot read {{.*}}.latin1: not UTF-8 text (byte 14 is 0xe9)
 // UTF8-NOT: {{.}}
+// WIDTH: {{^}}tgraph-opt: error: option 'vector-width' of pass 'tg-plan-cpu-codegen' must be 0 (from the host) or a power of two, not -8
+// WIDTH-NOT: {{.}}
 // NODIR-NOT: Traceback
 // NODIR: {{^}}tgraph-opt: error: cannot write {{.*}}.no-such-dir/out.mlir: No such file or directory
 // NODIR-NOT: {{.}}

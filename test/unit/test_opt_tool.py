@@ -8,6 +8,12 @@ import sys
 
 import pytest
 
+from tgraph.passes import PipelineError
+from tgraph.passes.tg_conv_to_matmul import ConvToMatmul
+from tgraph.passes.tg_cpu_codegen import CpuCodegen, PlanCpuCodegen
+from tgraph.passes.tg_cpu_pipeline import CpuPipeline
+from tgraph.passes.tg_gpu_pipeline import GpuPipeline
+
 SOURCE = """\
 func.func @f(%a: tensor<3xf32>) -> tensor<3xf32> {
   %0 = "tg.exp"(%a) : (tensor<3xf32>) -> tensor<3xf32>
@@ -85,6 +91,11 @@ def test_malformed_input_leaves_the_output_file_intact(tmp_path, precious):
     assert precious.read_bytes() == PRECIOUS
 
 
+def test_bad_option_leaves_the_output_file_intact(source, precious):
+    assert_one_line_error(tgraph_opt(source, "--tg-cpu-pipeline=threads=-1", "-o", precious), "threads")
+    assert precious.read_bytes() == PRECIOUS
+
+
 def test_missing_input_leaves_the_output_file_intact(tmp_path, precious):
     assert_one_line_error(tgraph_opt(tmp_path / "missing.mlir", "-o", precious),
                           "missing.mlir", "No such file or directory")
@@ -121,3 +132,41 @@ def test_output_to_a_full_device(source):
 
 def test_list_passes_into_a_missing_directory(tmp_path):
     assert_one_line_error(tgraph_opt("--list-passes", "-o", tmp_path / "no" / "list.txt"), "No such file")
+
+
+@pytest.mark.parametrize("flag, option, allowed", [
+    ("--tg-plan-cpu-codegen=vector-width=-8", "vector-width", "power of two"),
+    ("--tg-plan-cpu-codegen=vector-width=6", "vector-width", "power of two"),
+    ("--tg-cpu-codegen=vector-width=3", "vector-width", "power of two"),
+    ("--tg-plan-cpu-codegen=threads=-2", "threads", ">= 0"),
+    ("--tg-cpu-codegen=threads=-1", "threads", ">= 0"),
+    ("--tg-cpu-pipeline=threads=-1", "threads", ">= 1"),
+    ("--tg-cpu-pipeline=threads=0", "threads", ">= 1"),
+    ("--tg-conv-to-matmul=max-columns=-1", "max-columns", ">= 0"),
+    ("--tg-gpu-pipeline=stage=bogus", "stage", "gpu, nvvm"),
+])
+def test_out_of_range_options_name_the_option(source, flag, option, allowed):
+    pass_name = flag[2:].split("=")[0]
+    assert_one_line_error(tgraph_opt(source, flag), f"option '{option}'", f"'{pass_name}'", allowed)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: PlanCpuCodegen(vector_width=-8),
+    lambda: PlanCpuCodegen(vector_width=12),
+    lambda: PlanCpuCodegen(threads=-1),
+    lambda: CpuCodegen(vector_width=5),
+    lambda: CpuPipeline(threads=0),
+    lambda: ConvToMatmul(max_columns=-1),
+    lambda: GpuPipeline(stage="ptx"),
+])
+def test_passes_built_directly_check_their_options(make):
+    with pytest.raises(PipelineError, match=r"option '[\w-]+' of pass 'tg-[\w-]+' must be"):
+        make()
+
+
+def test_values_in_range_are_accepted():
+    for width in (0, 1, 4, 8, 16):
+        assert PlanCpuCodegen(vector_width=width).vector_width == width
+    assert PlanCpuCodegen(threads=0).pipeline_text() == "tg-plan-cpu-codegen"
+    assert CpuPipeline(threads=1).threads == 1 and ConvToMatmul(max_columns=0).max_columns == 0
+    assert GpuPipeline.from_options("stage=gpu").stage == "gpu"
