@@ -1,7 +1,11 @@
 """ModulePass: a tgraph pass run by the MLIR pass manager, with MLIR-style typed options.
 
 A pass is a dataclass: its fields are its options (`tg-generate-adjoint{func=f wrt=0,2}`), its
-`name` is its command-line flag and the name of its lit test file, as in xDSL."""
+`name` is its command-line flag and the name of its lit test file, as in xDSL.
+
+A field's metadata holds its `help` and may bound its values: `min` (the smallest allowed),
+`choices` (the allowed values) or `check` (a predicate and the words that describe it). They are
+checked whenever a pass is built, from pipeline text or directly in Python."""
 
 import dataclasses
 import typing
@@ -56,6 +60,23 @@ def _parse_value(text, annotation, where):
     raise PipelineError(f"{where}: cannot read {text!r} as {getattr(annotation, '__name__', annotation)}")
 
 
+def _check_option(pass_name, field, value):
+    """Raise PipelineError unless `value` (each item of a tuple option) is allowed by the field's metadata."""
+    meta = field.metadata
+    rules = []
+    if "min" in meta:
+        rules.append((lambda v: v >= meta["min"], f">= {meta['min']}"))
+    if "choices" in meta:
+        rules.append((lambda v: v in meta["choices"], "one of " + ", ".join(map(str, meta["choices"]))))
+    if "check" in meta:
+        rules.append(meta["check"])
+    for item in value if isinstance(value, (tuple, list)) else (value,):
+        for allowed, description in rules:
+            if item is not None and not allowed(item):
+                raise PipelineError(f"option '{field.name.replace('_', '-')}' of pass '{pass_name}' "
+                                    f"must be {description}, not {item!r}")
+
+
 def _format_value(value):
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -68,6 +89,10 @@ def _format_value(value):
 class ModulePass:
     name: ClassVar[str] = ""
     summary: ClassVar[str] = ""
+
+    def __post_init__(self):
+        for field in self.options():
+            _check_option(self.name, field, getattr(self, field.name))
 
     def run(self, module):
         """Transform `module` (an ir.Operation, the builtin.module) in place; raise PassFailure on error."""

@@ -20,7 +20,7 @@ class ConvToMatmul(ModulePass):
     name = "tg-conv-to-matmul"
     summary = "rewrite static NCHW convolutions as im2col and a matmul"
 
-    max_columns: int = dataclasses.field(default=1 << 25, metadata={"help": "largest column matrix, in elements"})
+    max_columns: int = dataclasses.field(default=1 << 25, metadata={"help": "largest column matrix, in elements", "min": 0})
 
     def run(self, module):
         convs = collect_ops(module, lambda op: op.name == "linalg.conv_2d_nchw_fchw" and all(

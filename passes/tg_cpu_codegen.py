@@ -395,15 +395,28 @@ def plan_row_group(script, tags, nests, vw, threads):
             plan_elementwise(script, h, nest, vw, 1)
 
 
+def threads_option():
+    return dataclasses.field(default=0, metadata={"help": "threads (0: TGRAPH_NUM_THREADS, else all cores)", "min": 0})
+
+
+def vector_width_option():
+    # The width stands for the f32 lanes of a vector register (4, 8 or 16 on the hosts tgraph
+    # knows): a width that is not a power of two fits no vector unit.
+    def zero_or_power_of_two(width):
+        return width == 0 or (width > 0 and width & (width - 1) == 0)
+
+    return dataclasses.field(default=0, metadata={"help": "f32 vector lanes (0: TGRAPH_VECTOR_WIDTH, else from the host)",
+                                                  "check": (zero_or_power_of_two, "0 (from the host) or a power of two")})
+
+
 @register_pass
 @dataclasses.dataclass
 class PlanCpuCodegen(ModulePass):
     name = "tg-plan-cpu-codegen"
     summary = "tag linalg ops with a codegen strategy and append the transform script that applies it"
 
-    threads: int = dataclasses.field(default=0, metadata={"help": "threads (0: TGRAPH_NUM_THREADS, else all cores)"})
-    vector_width: int = dataclasses.field(
-        default=0, metadata={"help": "f32 vector lanes (0: TGRAPH_VECTOR_WIDTH, else from the host)"})
+    threads: int = threads_option()
+    vector_width: int = vector_width_option()
 
     def run(self, module):
         vw = self.vector_width or vector_width()
@@ -514,9 +527,8 @@ class CpuCodegen(ModulePass):
     summary = "plan, apply and erase the CPU codegen transform script"
     is_pipeline = True
 
-    threads: int = dataclasses.field(default=0, metadata={"help": "threads (0: TGRAPH_NUM_THREADS, else all cores)"})
-    vector_width: int = dataclasses.field(
-        default=0, metadata={"help": "f32 vector lanes (0: TGRAPH_VECTOR_WIDTH, else from the host)"})
+    threads: int = threads_option()
+    vector_width: int = vector_width_option()
 
     def pipeline(self):
         plan = PlanCpuCodegen(threads=self.threads, vector_width=self.vector_width).pipeline_text()

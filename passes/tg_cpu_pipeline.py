@@ -11,7 +11,7 @@ from tgraph.mlir import ir, linalg
 
 from .base import ModulePass, collect_ops
 from .pipeline import register_pass
-from .tg_cpu_codegen import host_vector_width, vector_width as default_vector_width
+from .tg_cpu_codegen import VECTOR_WIDTHS, host_vector_width, vector_width as default_vector_width, vector_width_option
 
 
 def cpu_pipeline(threads=1, codegen=True, vector_width=0):
@@ -84,10 +84,9 @@ class CpuPipeline(ModulePass):
     summary = "tg -> linalg -> fused, bufferized loops -> LLVM dialect, for the CPU JIT"
     is_pipeline = True
 
-    threads: int = dataclasses.field(default=1, metadata={"help": "threads for parallel loops (OpenMP when > 1)"})
+    threads: int = dataclasses.field(default=1, metadata={"help": "threads for parallel loops (OpenMP when > 1)", "min": 1})
     codegen: bool = dataclasses.field(default=True, metadata={"help": "tile and vectorize (false: plain loops)"})
-    vector_width: int = dataclasses.field(
-        default=0, metadata={"help": "f32 vector lanes (0: TGRAPH_VECTOR_WIDTH, else from the host)"})
+    vector_width: int = vector_width_option()
 
     def pipeline(self):
         return ", ".join(cpu_pipeline(self.threads, self.codegen, self.vector_width))
@@ -104,7 +103,8 @@ class LimitVectorIsa(ModulePass):
     name = "tg-limit-vector-isa"
     summary = "keep LLVM to the vector instructions of a CPU with vector-width f32 lanes (target_features on llvm.func)"
 
-    vector_width: int = dataclasses.field(default=16, metadata={"help": "f32 lanes: 4 (SSE), 8 (AVX2) or 16 (any)"})
+    vector_width: int = dataclasses.field(
+        default=16, metadata={"help": "f32 lanes: 4 (SSE), 8 (AVX2) or 16 (any)", "choices": VECTOR_WIDTHS})
 
     def run(self, module):
         features = _X86_LIMITS.get(self.vector_width) if platform.machine().lower() in ("x86_64", "amd64") else None

@@ -11,12 +11,13 @@ import dataclasses
 
 from tgraph.mlir import ir, linalg
 
-from .base import ModulePass, collect_ops
+from .base import ModulePass, PipelineError, collect_ops
 from .pipeline import register_pass
 from .tg_cpu_pipeline import llvm_lowering
 from .tg_gpu_kernels import BLOCK_DIMS_ATTR, KERNEL_ATTR
 
 KERNEL_PREFIX = "tg_kernel_"
+STAGES = ("gpu", "nvvm")  # where tg-gpu-pipeline stops: after kernel outlining, or kernels in NVVM
 
 
 def kernel_pipeline(on_cpu=False):
@@ -47,6 +48,8 @@ def kernel_pipeline(on_cpu=False):
 
 def gpu_pipeline(stage="nvvm"):
     """The one place the GPU pipeline is spelled out; `stage` gpu stops after kernel outlining."""
+    if stage not in STAGES:  # a misspelt stage must not quietly run the whole pipeline
+        raise PipelineError(f"GPU pipeline stage {stage!r}: use one of {', '.join(STAGES)}")
     gpu = (*kernel_pipeline(), "tg-map-to-gpu", "gpu-launch-sink-index-computations", "gpu-kernel-outlining", "tg-name-kernels", "canonicalize", "cse")
     if stage == "gpu":
         return gpu
@@ -79,7 +82,8 @@ class GpuPipeline(ModulePass):
     summary = "tg -> linalg -> kernels -> gpu.launch_func host code and NVVM gpu.modules"
     is_pipeline = True
 
-    stage: str = dataclasses.field(default="nvvm", metadata={"help": "gpu (after outlining) or nvvm (kernels in the LLVM dialect)"})
+    stage: str = dataclasses.field(default="nvvm", metadata={"help": "gpu (after outlining) or nvvm (kernels in the LLVM dialect)",
+                                                             "choices": STAGES})
 
     def pipeline(self):
         return ", ".join(gpu_pipeline(self.stage))

@@ -1,16 +1,118 @@
 """tgraph-opt: mlir-opt for tg modules. Parses tg and upstream IR, verifies it (tg's shape rules
 included), runs tgraph and upstream passes, prints the result. Errors are MLIR diagnostics with
-file:line:col on stderr and exit code 1, never a Python traceback."""
+file:line:col on stderr and exit code 1, never a Python traceback; other failures (files that
+cannot be read or written, bad pass options) are one line `tgraph-opt: error: ...`."""
 
 import argparse
+import contextlib
+import errno
+import io
+import os
 import re
+import stat
 import sys
+import tempfile
 
 from tgraph import dialect
 from tgraph.mlir import ir
 from tgraph.passes import PASSES, PipelineError, build_pass_manager
 
 _LOC = re.compile(r'"((?:[^"\\]|\\.)*)":(\d+):(\d+)')
+
+
+class ToolError(Exception):
+    """A failure reported as the one line `tgraph-opt: error: <message>`, with exit code 1."""
+
+
+def read_input(path):
+    """The text of `path` ('-': stdin). MLIR is UTF-8: other bytes are an error, not a traceback."""
+    name = "<stdin>" if path == "-" else path
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as f:
+                data = f.read()
+        return data.decode("utf-8")
+    except OSError as err:
+        raise ToolError(f"cannot read {name}: {err.strerror}") from None
+    except UnicodeDecodeError as err:
+        raise ToolError(f"cannot read {name}: not UTF-8 text (byte {err.start} is {data[err.start]:#04x})") from None
+
+
+def _new_file_mode():
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+class Output:
+    """Where the result goes. '-' is stdout, written as results come. A regular file, or one that
+    does not exist yet, is written under a temporary name in its directory and renamed over the
+    target only when everything succeeded: a failure leaves an existing file byte for byte as it
+    was, and `-o` may name the input. Anything else (a device such as /dev/full or /dev/stdout, a
+    pipe, a symbolic link, which a rename would replace rather than write through) is opened and
+    written directly, and also only after success."""
+
+    def __init__(self, path):
+        self.path, self._temporary = path, None
+        if path == "-":
+            self._stream = sys.stdout
+            return
+        try:
+            try:
+                target = os.lstat(path)
+            except FileNotFoundError:
+                target = None
+            if target is not None and stat.S_ISDIR(target.st_mode):
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+            if target is None or stat.S_ISREG(target.st_mode):
+                folder, base = os.path.split(path)
+                fd, self._temporary = tempfile.mkstemp(dir=folder or ".", prefix=f".{base}.", suffix=".tmp")
+                self._stream = open(fd, "w", encoding="utf-8")
+                # The result replaces the file: it keeps the file's permissions, or gets a new file's.
+                os.fchmod(fd, stat.S_IMODE(target.st_mode) if target else _new_file_mode())
+            else:
+                self._stream = io.StringIO()
+        except OSError as err:
+            self._drop_temporary()
+            raise self._error(err) from None
+
+    def _error(self, err):
+        return ToolError(f"cannot write {'<stdout>' if self.path == '-' else self.path}: {err.strerror}")
+
+    def write(self, text):
+        try:
+            self._stream.write(text)
+        except OSError as err:
+            raise self._error(err) from None
+
+    def close(self, success):
+        """Put the result in place if `success`, else drop it (stdout keeps what it was sent)."""
+        try:
+            if self._stream is sys.stdout:
+                sys.stdout.flush()
+            elif self._temporary:
+                self._stream.close()
+                if success:
+                    os.replace(self._temporary, self.path)
+                    self._temporary = None
+            elif success:
+                with open(self.path, "w", encoding="utf-8") as f:
+                    f.write(self._stream.getvalue())
+        except OSError as err:
+            raise self._error(err) from None
+        finally:
+            self._drop_temporary()
+
+    def _drop_temporary(self):
+        """Remove an unfinished temporary file; an error here would only hide the one being reported."""
+        if self._temporary:
+            with contextlib.suppress(OSError):
+                self._stream.close()
+            with contextlib.suppress(OSError):
+                os.unlink(self._temporary)
+            self._temporary = None
 
 
 class DiagnosticPrinter:
@@ -109,30 +211,40 @@ def process(text, args, printer, out):
     return True
 
 
-def main(argv=None):
-    args = _parse_args(sys.argv[1:] if argv is None else argv)
-    out = sys.stdout if args.output == "-" else open(args.output, "w")
+def convert(text, args, out):
+    """Process the input (each of its chunks with --split-input-file); True if all succeeded."""
+    filename = "<stdin>" if args.input == "-" else args.input
+    ok = True
+    with dialect.context():
+        for i, (chunk, offset) in enumerate(_chunks(text, args.split_input_file)):
+            if i:
+                out.write("// -----\n")
+            ok &= process(chunk, args, DiagnosticPrinter(filename, offset), out)
+    return ok
+
+
+def run(args):
+    """Read the input first (so `-o` may name it), then write the output only if all went well."""
+    text = None if args.list_passes else read_input(args.input)
+    out = Output(args.output)
+    ok = False  # an exception on the way is a failure too: the output is then dropped
     try:
         if args.list_passes:
             list_passes(out)
-            return 0
-        try:
-            text = sys.stdin.read() if args.input == "-" else open(args.input).read()
-        except OSError as err:
-            print(f"tgraph-opt: error: cannot read {args.input}: {err.strerror}", file=sys.stderr)
-            return 1
-        filename = "<stdin>" if args.input == "-" else args.input
-        ok = True
-        with dialect.context():
-            for i, (chunk, offset) in enumerate(_chunks(text, args.split_input_file)):
-                if i:
-                    out.write("// -----\n")
-                ok &= process(chunk, args, DiagnosticPrinter(filename, offset), out)
-        return 0 if ok else 1
+            ok = True
+        else:
+            ok = convert(text, args, out)
     finally:
-        if out is not sys.stdout:
-            out.close()
+        out.close(success=ok)
+    return 0 if ok else 1
 
+def main(argv=None):
+    args = _parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        return run(args)
+    except ToolError as err:
+        print(f"tgraph-opt: error: {err}", file=sys.stderr)
+        return 1
 
 if __name__ == "__main__":
     sys.exit(main())
