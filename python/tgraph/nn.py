@@ -47,21 +47,39 @@ def one_hot(labels, num_classes, dtype):
 
 
 @user_facing
-def cross_entropy(logits, labels, reduction="mean"):
+def cross_entropy(logits, labels, reduction="mean", ignore_index=-100):
     """Softmax cross-entropy over the last axis, from logits and either integer class labels
-    (shape logits.shape[:-1]) or target probabilities / one-hot rows (shape of logits)."""
+    (shape logits.shape[:-1]) or target probabilities / one-hot rows (shape of logits).
+
+    Integer labels, as PyTorch: a label equal to `ignore_index` (default -100) contributes 0 and
+    is not counted by the mean (a mean over no counted label is NaN). Any other label outside
+    [0, classes) makes that example's loss NaN, so that it shows in the result instead of adding
+    a silent 0; labels given as a numpy array are checked when the graph is built (a TGraphError)."""
     if not isinstance(logits, Var):
         raise TGraphTypeError(f"cross_entropy: logits must be a tgraph Var, got {type(logits).__name__}")
-    if isinstance(labels, Var) and labels.spec.dtype in ("i32", "i64"):
-        if labels.shape != logits.shape[:-1]:
-            raise TGraphError(f"cross_entropy: integer labels {labels.spec} must have the logits' shape without "
-                              f"the class axis, {logits.shape[:-1]}")
-        target = one_hot(labels, logits.shape[-1], logits.spec.dtype)
-    else:
+    classes = logits.shape[-1]
+    if not isinstance(labels, Var) and np.asarray(labels).dtype.kind in "iu":
+        concrete = np.asarray(labels)
+        bad = concrete[(concrete != ignore_index) & ((concrete < 0) | (concrete >= classes))]
+        if bad.size:
+            raise TGraphError(f"cross_entropy: label {bad.flat[0]} is out of range for {classes} classes "
+                              f"(labels are 0..{classes - 1}, or ignore_index={ignore_index})")
+        labels = ops.constant(concrete.astype(np.int64 if concrete.dtype.itemsize > 4 else np.int32), like=logits)
+    if not (isinstance(labels, Var) and labels.spec.dtype in ("i32", "i64")):
         target = labels
         if (target.shape if isinstance(target, Var) else np.shape(target)) != logits.shape:
             raise TGraphError(f"cross_entropy: target probabilities must have the logits' shape {logits.shape}")
-    return _reduce(-ops.sum(target * log_softmax(logits), axis=-1), reduction, "cross_entropy")
+        return _reduce(-ops.sum(target * log_softmax(logits), axis=-1), reduction, "cross_entropy")
+    if labels.shape != logits.shape[:-1]:
+        raise TGraphError(f"cross_entropy: integer labels {labels.spec} must have the logits' shape without "
+                          f"the class axis, {logits.shape[:-1]}")
+    losses = -ops.sum(one_hot(labels, classes, logits.spec.dtype) * log_softmax(logits), axis=-1)
+    in_range = ops.where(labels >= 0, labels < classes, False)
+    counted = ops.not_equal(labels, ignore_index)
+    losses = ops.where(counted, ops.where(in_range, losses, np.nan), 0.0)
+    if reduction == "mean":
+        return ops.sum(losses) / ops.sum(ops.cast(counted, logits.spec.dtype))
+    return _reduce(losses, reduction, "cross_entropy")
 
 
 @user_facing

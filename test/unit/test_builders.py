@@ -45,6 +45,28 @@ def test_cross_entropy_labels_and_one_hot():
     np.testing.assert_allclose(g3(z, labels), want * 5, rtol=1e-12)
 
 
+def test_cross_entropy_labels_out_of_range_are_nan_and_ignore_index_is_left_out():
+    """As PyTorch: ignore_index (-100) adds nothing and is not counted by the mean; any other
+    label outside [0, classes) is NaN (it used to add a silent 0), compiled and interpreted."""
+    z = rng.standard_normal((4, 3))
+    nll = -np_log_softmax(z)
+    graph = tg.trace(tg.cross_entropy, [tg.f64[4, 3], tg.i32[4]])
+    compiled = tg.compile_scalar(tg.cross_entropy, [tg.f64[4, 3], tg.i32[4]])
+    for run in (graph, compiled.forward):
+        np.testing.assert_allclose(run(z, np.array([0, -100, 2, 1], np.int32)), (nll[0, 0] + nll[2, 2] + nll[3, 1]) / 3)
+        for bad in (3, -1, 4):
+            assert np.isnan(run(z, np.array([0, bad, 2, 1], np.int32)))
+        assert np.isnan(run(z, np.full(4, -100, np.int32)))  # a mean over nothing
+    _, (grad, _) = compiled.value_and_grad(z, np.array([0, -100, 2, 1], np.int32))
+    assert (grad[1] == 0).all() and np.isfinite(grad).all()
+    per_example = tg.trace(lambda z, y: tg.cross_entropy(z, y, reduction="none", ignore_index=2), [tg.f64[4, 3], tg.i32[4]])
+    np.testing.assert_allclose(per_example(z, np.array([0, 2, 1, 1], np.int32)), [nll[0, 0], 0, nll[2, 1], nll[3, 1]])
+    with pytest.raises(tg.TGraphError, match="label 5 is out of range for 3 classes"):
+        tg.trace(lambda z: tg.cross_entropy(z, np.array([0, 5, 1, 1])), [tg.f64[4, 3]])
+    constant = tg.trace(lambda z: tg.cross_entropy(z, np.array([0, -100, 2, 1])), [tg.f64[4, 3]])
+    np.testing.assert_allclose(constant(z), (nll[0, 0] + nll[2, 2] + nll[3, 1]) / 3)
+
+
 def test_softmax_is_stable_for_large_logits():
     z = np.array([[1000.0, 1000.0, -1000.0]])
     np.testing.assert_allclose(tg.trace(tg.softmax, [tg.f64[1, 3]])(z), [[0.5, 0.5, 0.0]])
