@@ -22,7 +22,8 @@ from tgraph.mlir import func, ir
 
 from .base import ModulePass
 from .pipeline import register_pass
-from .tg_generate_tangent import clone_primal, differentiable_inputs, find_function, float_results, insert_function
+from .tg_generate_tangent import (clone_primal, differentiable_inputs, find_function, float_results, insert_function,
+                                  straight_line_body)
 
 
 def active_values(block, wrt):
@@ -85,8 +86,8 @@ class GenerateAdjoint(ModulePass):
     def run(self, module):
         fop = find_function(module, self.func)
         name = ir.StringAttr(fop.attributes["sym_name"]).value
+        block = straight_line_body(fop)
         wrt = differentiable_inputs(fop, self.wrt)
-        block = fop.regions[0].blocks[0]
         outputs = list(list(block.operations)[-1].operands)
         float_outputs = float_results(fop, outputs)
         arg_types = [a.type for a in block.arguments]

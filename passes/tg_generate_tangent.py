@@ -30,6 +30,22 @@ def find_function(module, name):
     raise PassFailure(f"no function @{name} in the module (it has {names})", module.location)
 
 
+def straight_line_body(fop):
+    """The function's only block; a PassFailure at the op that makes it more (a branch, or the
+    first op of a second block): the AD passes read one block ending in func.return, and would
+    otherwise differentiate the first block alone and return a wrong derivative."""
+    name = ir.StringAttr(fop.attributes["sym_name"]).value
+    blocks = list(fop.regions[0].blocks)
+    if not blocks:
+        raise PassFailure(f"@{name} is a declaration: it has no body to differentiate", fop.location)
+    terminator = list(blocks[0].operations)[-1]
+    if len(blocks) > 1 or terminator.operation.name != "func.return":
+        raise PassFailure(f"cannot differentiate @{name}: it has {len(blocks)} blocks joined by "
+                          f"'{terminator.operation.name}'; differentiation supports one block of tg ops ending in func.return",
+                          terminator.location)
+    return blocks[0]
+
+
 def differentiable_inputs(fop, wrt):
     """Indices of the differentiated arguments: `wrt`, or every floating-point argument."""
     args = fop.regions[0].blocks[0].arguments
@@ -92,8 +108,8 @@ class GenerateTangent(ModulePass):
     def run(self, module):
         fop = find_function(module, self.func)
         name = ir.StringAttr(fop.attributes["sym_name"]).value
+        block = straight_line_body(fop)
         wrt = differentiable_inputs(fop, self.wrt)
-        block = fop.regions[0].blocks[0]
         ret = list(block.operations)[-1]
         outputs = list(ret.operands)
         float_outputs = float_results(fop, outputs)

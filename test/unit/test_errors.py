@@ -97,3 +97,16 @@ def test_verifier_reports_the_op_location():
     with pytest.raises(tg.TGraphError, match=r"model.py\":7:12: 'tg.exp' op result type tensor<4xf32> does "
                                              r"not match the inferred type tensor<3xf32>"):
         tg.Graph.parse(text)
+
+
+def test_differentiating_a_function_of_several_blocks_is_an_error():
+    graph = tg.Graph.parse("""
+    func.func @f(%x: tensor<f32>) -> tensor<f32> {
+      cf.br ^bb1(%x : tensor<f32>)
+    ^bb1(%y: tensor<f32>):
+      %0 = "tg.exp"(%y) : (tensor<f32>) -> tensor<f32>
+      return %0 : tensor<f32>
+    }""")
+    for transform in (tg.vjp, tg.jvp):
+        with pytest.raises(tg.TGraphError, match="it has 2 blocks joined by 'cf.br'"):
+            transform(graph)
