@@ -69,7 +69,10 @@ def spec_of(mlir_type):
     require(t.has_static_shape, f"expected a static shape, got {mlir_type}")
     dtype = str(t.element_type)
     require(dtype in NUMPY_DTYPES, f"element type {dtype} is not one of {', '.join(NUMPY_DTYPES)}")
-    return TensorSpec(tuple(t.shape), dtype)
+    try:
+        return TensorSpec(tuple(t.shape), dtype)
+    except ValueError as err:  # a TGraphError: e.g. more elements than int64 sizes can hold
+        raise VerifyError(f"{mlir_type}: {err}") from None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ NUMPY_DTYPES = {
     "i64": np.dtype(np.int64),
 }
 FLOAT_TYPES = ("f16", "bf16", "f32", "f64")
+MAX_BYTES = 1 << 63  # a tensor's size in bytes must fit in the int64 sizes and offsets of compiled code
 INT_TYPES = ("i32", "i64")
 _BY_NUMPY = {v: k for k, v in NUMPY_DTYPES.items()}
 
@@ -49,11 +50,21 @@ class TensorSpec:
     dtype: str
 
     def __post_init__(self):
-        object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
+        shape = tuple(self.shape) if isinstance(self.shape, (tuple, list)) else (self.shape,)
+        for d in shape:  # 2.7 would silently become 2, True 1
+            if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
+                raise TGraphTypeError(f"dimension {d!r} in shape {shape} is not an integer")
+        object.__setattr__(self, "shape", tuple(int(d) for d in shape))
         if self.dtype not in NUMPY_DTYPES:
             raise TGraphTypeError(f"unknown element type {self.dtype!r}; use one of {', '.join(NUMPY_DTYPES)}")
         if any(d < 0 for d in self.shape):
             raise TGraphError(f"negative dimension in shape {self.shape}")
+        count = 1
+        for d in self.shape:
+            count *= d
+        if count * NUMPY_DTYPES[self.dtype].itemsize >= MAX_BYTES:
+            raise TGraphError(f"shape {self.shape} of {self.dtype} has {count} elements: its size in bytes does not "
+                              "fit in a signed 64-bit integer")
 
     @property
     def rank(self):
@@ -61,7 +72,10 @@ class TensorSpec:
 
     @property
     def size(self):
-        return int(np.prod(self.shape, dtype=np.int64))
+        count = 1
+        for d in self.shape:
+            count *= d
+        return count
 
     @property
     def np_dtype(self):

@@ -110,3 +110,19 @@ def test_differentiating_a_function_of_several_blocks_is_an_error():
     for transform in (tg.vjp, tg.jvp):
         with pytest.raises(tg.TGraphError, match="it has 2 blocks joined by 'cf.br'"):
             transform(graph)
+
+
+def test_shapes_must_be_integral_and_fit_in_int64():
+    with pytest.raises(tg.TGraphError, match=r"dimension 2.7 in shape \(2.7, 3\) is not an integer"):
+        tg.f32[2.7, 3]
+    with pytest.raises(tg.TGraphError, match="is not an integer"):
+        tg.f32[True]
+    with pytest.raises(tg.TGraphError, match="does not fit in a signed 64-bit integer"):
+        tg.f32[2**32, 2**32]
+    assert tg.f32[np.int64(3), 4].shape == (3, 4) and tg.f64[2**59].size == 2**59
+    with pytest.raises(tg.TGraphError, match=r"'tg.exp' op tensor<3x9223372036854775807xf32>: .* does not fit"):
+        tg.Graph.parse("""
+        func.func @f(%x: tensor<3x9223372036854775807xf32>) -> tensor<3x9223372036854775807xf32> {
+          %0 = "tg.exp"(%x) : (tensor<3x9223372036854775807xf32>) -> tensor<3x9223372036854775807xf32>
+          return %0 : tensor<3x9223372036854775807xf32>
+        }""")
