@@ -117,23 +117,64 @@ def parse_entry(module, func_name, who, where):
 
 def run_pipeline(module, pipeline, log, what):
     """Run pipeline text on module: in one pass manager run, or pass by pass calling
-    `log(pass, module operation)` after each; a TGraphError with MLIR's diagnostics on failure."""
+    `log(pass, module operation)` after each. On failure a TGraphError names the pass that failed
+    and carries MLIR's diagnostics (with the ops' locations): after a one-run failure the pipeline
+    is run again pass by pass, on a copy kept for the purpose, to find that pass."""
     from tgraph.passes import PipelineError, build_pass_manager
     from tgraph.passes.pipeline import expand, parse_pipeline
 
+    def fail(stage, err):
+        detail = _diagnostics(err) if isinstance(err, ir.MLIRError) else str(err)
+        head = f"cannot compile {what}" + (f": the pass {stage} failed" if stage else "")
+        raise TGraphError(f"{head}:\n{detail}") from None
+
     try:
-        if log is None:
+        elements = [element for _, _, element in expand(parse_pipeline(pipeline))]
+    except PipelineError as err:
+        fail(None, err)
+    if log is None:
+        backup = module.operation.clone()
+        try:
             pm = build_pass_manager(pipeline)
             pm.enable_verifier(False)  # half the pipeline's time: verify once, at the end, instead
             pm.run(module.operation)
             module.operation.verify()
-        else:
-            for _, _, element in expand(parse_pipeline(pipeline)):
-                build_pass_manager(element).run(module.operation)
-                log(element, module.operation)
-    except (ir.MLIRError, PipelineError) as err:
-        detail = _diagnostics(err) if isinstance(err, ir.MLIRError) else str(err)
-        raise TGraphError(f"cannot compile {what}:\n{detail}") from None
+            return
+        except (ir.MLIRError, PipelineError) as err:
+            first_error = err
+        # Find the failing pass on the copy; its diagnostics are the ones to report.
+        try:
+            for element in elements:
+                build_pass_manager(element).run(backup)
+                backup.verify()
+        except (ir.MLIRError, PipelineError) as err:
+            fail(element, err)
+        finally:
+            backup.erase()
+        fail(None, first_error)  # only the one-run pipeline failed (never seen): report it as it is
+    for element in elements:
+        try:
+            build_pass_manager(element).run(module.operation)
+        except (ir.MLIRError, PipelineError) as err:
+            fail(element, err)
+        log(element, module.operation)
+
+
+def llvm_translation_check(module, what):
+    """A TGraphError naming the first op that LLVM translation cannot take (anything left outside
+    the LLVM dialect), with its location: the JIT would fail with a bare RuntimeError."""
+    leftover = []
+
+    def visit(op):
+        if not (op.name.startswith("llvm.") or op.name == "builtin.module") and not leftover:
+            leftover.append(op)
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+    if leftover:
+        op = leftover[0]
+        raise TGraphError(f"cannot compile {what}: LLVM translation: '{op.name}' at {op.location} was not lowered to "
+                          "the LLVM dialect (a lowering gap in tgraph's pipeline: please report it with the graph)")
 
 
 def conform(arrays, specs, where, what, names=None):
@@ -312,9 +353,14 @@ class CpuExecutable:
         attributes = self._module.operation.attributes
         self.allocations = tuple(ir.IntegerAttr(attributes[k]).value if k in attributes else 0 for k in (LARGEST, TOTAL))
         runtime = [openmp_runtime()] if self.threads > 1 else []
+        what = f"@{self.name} for the CPU"
+        llvm_translation_check(self._module, what)
         # O2: the vector code is already shaped by the codegen strategies; O3 took about 15% longer
         # to compile (the MLP step: 0.68 s vs 0.60 s cold) and ran no faster on the benchmarks.
-        self._engine = execution_engine.ExecutionEngine(self._module, opt_level=2, shared_libs=runtime)
+        try:
+            self._engine = execution_engine.ExecutionEngine(self._module, opt_level=2, shared_libs=runtime)
+        except RuntimeError as err:
+            raise TGraphError(f"cannot compile {what}: the LLVM JIT failed: {err} (its message is above)") from None
         # Symbols the JIT cannot resolve surface here, as a missing function, not later as a crash.
         if not self._engine.raw_lookup(symbol):
             raise TGraphError(f"the CPU JIT could not link @{self.name} (an unresolved symbol: see the JIT's message above)")

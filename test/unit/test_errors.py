@@ -126,3 +126,16 @@ def test_shapes_must_be_integral_and_fit_in_int64():
           %0 = "tg.exp"(%x) : (tensor<3x9223372036854775807xf32>) -> tensor<3x9223372036854775807xf32>
           return %0 : tensor<3x9223372036854775807xf32>
         }""")
+
+
+def test_a_compile_failure_is_a_tgraph_error_naming_the_pass_and_the_op():
+    from tgraph.backend_cpu import CpuExecutable
+
+    graph = tg.trace(lambda x: tg.exp(x), [tg.f32[4]])
+    # A pass that fails inside one pass manager run: found again pass by pass, and named.
+    with pytest.raises(tg.TGraphError, match=r"the pass transform-interpreter\{entry-point=nope\} failed:\n"
+                                             r"loc\(.*test_errors.py.*could not find a nested named sequence"):
+        CpuExecutable(graph, pipeline="tg-to-linalg, transform-interpreter{entry-point=nope}")
+    # An op no pass lowered: named with its location before LLVM translation (a bare RuntimeError before).
+    with pytest.raises(tg.TGraphError, match=r"LLVM translation: 'tensor.empty' at loc\(.*test_errors.py"):
+        CpuExecutable(graph, pipeline="tg-to-linalg, convert-func-to-llvm")
