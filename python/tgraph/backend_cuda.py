@@ -16,6 +16,7 @@ import numpy as np
 from tgraph import dialect
 from . import dlpack, ptx
 from .backend_cpu import conform, parse_entry, run_pipeline
+from .dtypes import NUMPY_DTYPES
 from .errors import TGraphError, TGraphTypeError, user_facing
 from .mlir import ir
 
@@ -66,13 +67,8 @@ def _scalar_param(value_type, value):
         return ctypes.c_float, value
     if name == "f64":
         return ctypes.c_double, value
-    bits = np.array(value, dtype=dialect_np_dtype(name)).view(np.uint16)
+    bits = np.array(value, dtype=NUMPY_DTYPES[name]).view(np.uint16)
     return ctypes.c_uint16, int(bits)
-
-
-def dialect_np_dtype(name):
-    from .dtypes import TensorSpec
-    return TensorSpec(name, ()).np_dtype
 
 
 def _constant_value(op):

@@ -10,6 +10,7 @@ Without a GPU (these run in `make test`):
 With a GPU (marked `gpu`, skipped without one): every op and entry point against the interpreter,
 and DLPack round trips with PyTorch."""
 
+import ctypes
 import functools
 import os
 import pathlib
@@ -280,6 +281,15 @@ def test_a_device_input_of_the_wrong_shape_is_refused(device):
     g = tg.compile_out(lambda x: x * 2.0, [tg.f32[2, 2]], target="cuda")
     with pytest.raises(tg.TGraphError, match=r"input 0 \('x'\) is on the GPU as float32\[4\]"):
         g.forward(y)
+
+
+@pytest.mark.parametrize("element_type, bits", [("f16", 0x3E00), ("bf16", 0x3FC0)])
+def test_a_half_precision_scalar_parameter_is_passed_as_its_bits(element_type, bits):
+    from tgraph import dialect
+    from tgraph.mlir import ir
+
+    with dialect.context():
+        assert backend_cuda._scalar_param(ir.Type.parse(element_type), 1.5) == (ctypes.c_uint16, bits)
 
 
 def test_the_disk_cache_keeps_gpu_entry_points(emulated_gpu, monkeypatch):
