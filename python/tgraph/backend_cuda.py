@@ -15,7 +15,7 @@ import numpy as np
 
 from tgraph import dialect
 from . import dlpack, ptx
-from .backend_cpu import conform, parse_entry, run_pipeline
+from .backend_cpu import argument_label, conform_one, parse_entry, run_pipeline
 from .dtypes import NUMPY_DTYPES
 from .errors import TGraphError, TGraphTypeError, user_facing
 from .mlir import ir
@@ -321,9 +321,9 @@ def conform_device(arrays, specs, where, what, names=None):
         raise TGraphError(f"{where}: expected {len(specs)} {what}, got {len(arrays)}")
     out = []
     for i, (a, spec) in enumerate(zip(arrays, specs)):
-        label = f"{what[:-1]} {i}" + (f" ('{names[i]}')" if names else "")
+        label = argument_label(what, i, names)
         on_device = _device_pointer(a, spec, where, label)
-        out.append(on_device if on_device is not None else conform([a], [spec], where, what, [label])[0])
+        out.append(on_device if on_device is not None else conform_one(a, spec, where, label))
     return out
 
 

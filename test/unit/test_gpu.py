@@ -292,6 +292,13 @@ def test_a_half_precision_scalar_parameter_is_passed_as_its_bits(element_type, b
         assert backend_cuda._scalar_param(ir.Type.parse(element_type), 1.5) == (ctypes.c_uint16, bits)
 
 
+def test_a_host_input_of_the_wrong_shape_is_named_once(emulated_gpu):
+    f = tg.compile_out(lambda x, w: x * w, [tg.f32[4], tg.f32[4]], target="cuda")
+    with pytest.raises(tg.TGraphError) as error:
+        f.forward(np.ones(4, np.float32), np.ones(3, np.float32))
+    assert str(error.value).endswith(": input 1 ('w') must have shape (4,) (tensor<4xf32>), got shape (3,)")
+
+
 def test_the_disk_cache_keeps_gpu_entry_points(emulated_gpu, monkeypatch):
     cache = pathlib.Path(os.environ["TGRAPH_CACHE_DIR"])  # the fixture's own
     model = MODELS[0]
