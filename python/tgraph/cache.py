@@ -1,18 +1,18 @@
 """The on-disk cache of compiled entry points: one shared library per (graph, entry point,
 options, host, versions), so that a new process skips differentiation, the MLIR pipeline and
-LLVM code generation; for the GPU, the pickled CudaExecutable (its PTX and launch plan). In
-~/.cache/tgraph, or TGRAPH_CACHE_DIR; TGRAPH_CACHE_DIR="" turns it off.
+LLVM code generation; for the GPU, a JSON description of the CudaExecutable (its PTX, LLVM IR,
+specs and launch plan; see CudaExecutable.to_json), never unpickled. In ~/.cache/tgraph, or
+TGRAPH_CACHE_DIR; TGRAPH_CACHE_DIR="" turns it off.
 
 Writers build each entry in a private temporary file and rename it into place (atomic), so
 concurrent writers and readers never see a partial file; an entry that fails to load is removed
 and compiled again. Needs a C compiler driver (cc, gcc or clang) to link the JIT's object code;
-without one, nothing is cached."""
+without one, nothing is cached for the CPU."""
 
 import functools
 import hashlib
 import json
 import os
-import pickle
 import platform
 import shutil
 import subprocess
@@ -21,7 +21,7 @@ import tempfile
 from .backend_cpu import CpuExecutable
 from .dtypes import TensorSpec
 
-FORMAT = 1  # bump when what is cached, or how, changes
+FORMAT = 2  # bump when what is cached, or how, changes
 
 
 def cache_dir():
@@ -129,17 +129,24 @@ def _remove(*paths):
 
 
 def load_gpu(digest):
-    """A CudaExecutable from the cache, or None (missing, or unreadable: then removed)."""
+    """A CudaExecutable from the cache, or None (missing, or not a valid description: then removed)."""
+    from .backend_cuda import CudaExecutable
+
     folder = cache_dir()
     if not folder:
         return None
-    path = os.path.join(folder, digest + ".cuda.pickle")
+    path = os.path.join(folder, digest + ".cuda.json")
     try:
         with open(path, "rb") as f:
-            return pickle.load(f)
+            text = f.read()
     except FileNotFoundError:
         return None
-    except Exception:  # noqa: BLE001 - a damaged or stale entry is compiled again
+    except OSError:
+        _remove(path)
+        return None
+    try:
+        return CudaExecutable.from_json(json.loads(text))
+    except (ValueError, RecursionError):  # damaged, stale or not ours: compiled again
         _remove(path)
         return None
 
@@ -151,11 +158,12 @@ def store_gpu(digest, executable):
         return
     scratch = None
     try:
+        text = json.dumps(executable.to_json())
         os.makedirs(folder, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".tmp-", delete=False) as f:
+        with tempfile.NamedTemporaryFile("w", dir=folder, prefix=".tmp-", delete=False) as f:
             scratch = f.name
-            pickle.dump(executable, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(scratch, os.path.join(folder, digest + ".cuda.pickle"))
-    except Exception:  # noqa: BLE001 - a cache that cannot be written is only slower
+            f.write(text)
+        os.replace(scratch, os.path.join(folder, digest + ".cuda.json"))
+    except (OSError, TypeError, ValueError):  # a cache that cannot be written is only slower
         if scratch:
             _remove(scratch)
