@@ -183,25 +183,32 @@ def conform(arrays, specs, where, what, names=None):
     floats, as the interpreter does. A TGraphError names the argument (`names[i]` if given) otherwise."""
     if len(arrays) != len(specs):
         raise TGraphError(f"{where}: expected {len(specs)} {what}, got {len(arrays)}")
-    out = []
-    for i, (a, spec) in enumerate(zip(arrays, specs)):
-        label = f"{what[:-1]} {i}" + (f" ('{names[i]}')" if names else "")
-        try:
-            array = np.asarray(a)
-        except (TypeError, ValueError):
-            raise TGraphTypeError(f"{where}: {label} is a {type(a).__name__}, not an array") from None
-        if array.shape != spec.shape:
-            raise TGraphError(f"{where}: {label} must have shape {spec.shape} ({spec}), got shape {array.shape}")
-        if array.dtype != spec.np_dtype:
-            if not (np.can_cast(array.dtype, spec.np_dtype, "same_kind")
-                    or array.dtype.kind in "iub" and spec.np_dtype.kind == "f"):
-                raise TGraphTypeError(f"{where}: {label} must be {spec} ({np.dtype(spec.np_dtype).name}), "
-                                      f"got an array of {array.dtype}")
-            array = array.astype(spec.np_dtype)
-        if not (array.flags.c_contiguous and array.flags.aligned):  # else used in place, never written
-            array = np.array(array, order="C")
-        out.append(array)
-    return out
+    return [conform_one(a, spec, where, argument_label(what, i, names))
+            for i, (a, spec) in enumerate(zip(arrays, specs))]
+
+
+def argument_label(what, i, names=None):
+    """How errors name argument `i` of `what` ("inputs"): "input 1 ('w')"."""
+    return f"{what[:-1]} {i}" + (f" ('{names[i]}')" if names else "")
+
+
+def conform_one(a, spec, where, label):
+    """One argument conformed as `conform` does; `label` names it in errors."""
+    try:
+        array = np.asarray(a)
+    except (TypeError, ValueError):
+        raise TGraphTypeError(f"{where}: {label} is a {type(a).__name__}, not an array") from None
+    if array.shape != spec.shape:
+        raise TGraphError(f"{where}: {label} must have shape {spec.shape} ({spec}), got shape {array.shape}")
+    if array.dtype != spec.np_dtype:
+        if not (np.can_cast(array.dtype, spec.np_dtype, "same_kind")
+                or array.dtype.kind in "iub" and spec.np_dtype.kind == "f"):
+            raise TGraphTypeError(f"{where}: {label} must be {spec} ({np.dtype(spec.np_dtype).name}), "
+                                  f"got an array of {array.dtype}")
+        array = array.astype(spec.np_dtype)
+    if not (array.flags.c_contiguous and array.flags.aligned):  # else used in place, never written
+        array = np.array(array, order="C")
+    return array
 
 
 @functools.lru_cache(maxsize=None)

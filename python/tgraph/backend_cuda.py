@@ -7,6 +7,7 @@ kernels become PTX. The first call loads the PTX, allocates the intermediate buf
 uploads the constants; every call then copies host inputs in (device inputs are used in place),
 allocates fresh outputs and replays the launches on one stream."""
 
+import base64
 import ctypes
 import math
 import threading
@@ -15,7 +16,8 @@ import numpy as np
 
 from tgraph import dialect
 from . import dlpack, ptx
-from .backend_cpu import conform, parse_entry, run_pipeline
+from .backend_cpu import argument_label, conform_one, parse_entry, run_pipeline
+from .dtypes import NUMPY_DTYPES, TensorSpec
 from .errors import TGraphError, TGraphTypeError, user_facing
 from .mlir import ir
 
@@ -66,13 +68,8 @@ def _scalar_param(value_type, value):
         return ctypes.c_float, value
     if name == "f64":
         return ctypes.c_double, value
-    bits = np.array(value, dtype=dialect_np_dtype(name)).view(np.uint16)
+    bits = np.array(value, dtype=NUMPY_DTYPES[name]).view(np.uint16)
     return ctypes.c_uint16, int(bits)
-
-
-def dialect_np_dtype(name):
-    from .dtypes import TensorSpec
-    return TensorSpec(name, ()).np_dtype
 
 
 def _constant_value(op):
@@ -133,6 +130,57 @@ class Plan:
             else:
                 raise TGraphError(f"@{name}: the GPU host code has an op the runtime cannot run: {kind}")
 
+    def to_json(self):
+        """The buffers (a constant's data as its C-order bytes) and the launches, whose pointer
+        parameters name their view's buffer by its place in `buffers`."""
+        where = {id(b): i for i, b in enumerate(self.buffers)}
+
+        def param(ctype, value):
+            if isinstance(value, tuple):
+                view = value[0]
+                value = {"buffer": where[id(view.buffer)], "offset": view.offset, "sizes": view.sizes,
+                         "strides": view.strides}
+            return [_CTYPE_NAMES[ctype], value]
+
+        return {"buffers": [{"kind": b.kind, "nbytes": b.nbytes, "index": b.index,
+                             "data": None if b.data is None else _array_json(b.data)} for b in self.buffers],
+                "launches": [{"kernel": launch.kernel, "grid": launch.grid, "block": launch.block,
+                              "params": [param(*p) for p in launch.params]} for launch in self.launches]}
+
+    @classmethod
+    def from_json(cls, data, arguments):
+        """The Plan `to_json` described, for a function of `arguments` inputs and outputs
+        (KeyError, IndexError, TypeError or ValueError if `data` is not such a description)."""
+        self = cls.__new__(cls)
+        self.buffers = []
+        for b in _checked(data["buffers"], list):
+            kind, nbytes = _checked(b["kind"], str), _checked(b["nbytes"], int)
+            if kind == "argument":
+                self.buffers.append(Buffer(kind, nbytes, index=_index(b["index"], arguments)))
+            elif kind == "workspace":
+                self.buffers.append(Buffer(kind, nbytes))
+            elif kind == "constant":
+                content = _array_from_json(b["data"])
+                if content.nbytes != nbytes:
+                    raise ValueError("a constant's data and size differ")
+                self.buffers.append(Buffer(kind, nbytes, data=content))
+            else:
+                raise ValueError(f"unknown buffer kind {kind!r}")
+
+        def param(entry):
+            name, value = _checked(entry, list)
+            ctype = _CTYPES[_checked(name, str)]
+            if ctype is ctypes.c_void_p:
+                view = View(self.buffers[_index(value["buffer"], len(self.buffers))], _checked(value["offset"], int),
+                            _ints(value["sizes"]), _ints(value["strides"]))
+                return ctype, (view, "pointer")
+            return ctype, _checked(value, float if ctype in (ctypes.c_float, ctypes.c_double) else int)
+
+        self.launches = [Launch(_checked(launch["kernel"], str), _ints(launch["grid"], 3), _ints(launch["block"], 3),
+                                [param(p) for p in _checked(launch["params"], list)])
+                         for launch in _checked(data["launches"], list)]
+        return self
+
     def _buffer(self, kind, nbytes, index=None, data=None):
         b = Buffer(kind, nbytes, index, data)
         self.buffers.append(b)
@@ -154,6 +202,58 @@ class Plan:
             else:
                 params.append(_scalar_param(v.type, values[v]))
         return Launch(kernel, sizes[:3], sizes[3:], params)
+
+
+# ---------------------------------------------------------------------------- as plain data
+_CTYPES = {"ptr": ctypes.c_void_p, "i1": ctypes.c_bool, "i8": ctypes.c_int8, "i16": ctypes.c_int16,
+           "i32": ctypes.c_int32, "i64": ctypes.c_int64, "u16": ctypes.c_uint16, "f32": ctypes.c_float,
+           "f64": ctypes.c_double}
+_CTYPE_NAMES = {ctype: name for name, ctype in _CTYPES.items()}
+
+
+def _checked(value, kind):
+    """`value` if it is a `kind`, else a TypeError (an int passes as a float, a bool never as an int)."""
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _index(value, length):
+    """`value` if it is an int in range(length), else an IndexError (a negative one too)."""
+    if not 0 <= _checked(value, int) < length:
+        raise IndexError(f"index {value} out of range({length})")
+    return value
+
+
+def _ints(value, length=None):
+    items = [_checked(v, int) for v in _checked(value, list)]
+    if length is not None and len(items) != length:
+        raise ValueError(f"expected {length} integers, got {len(items)}")
+    return items
+
+
+def _spec_json(spec):
+    return [list(spec.shape), spec.dtype]
+
+
+def _spec_from_json(value):
+    shape, dtype = _checked(value, list)
+    return TensorSpec(tuple(_ints(shape)), _checked(dtype, str))
+
+
+def _array_json(array):
+    return {"dtype": array.dtype.str, "shape": list(array.shape),
+            "bytes": base64.b64encode(np.ascontiguousarray(array).tobytes()).decode("ascii")}
+
+
+def _array_from_json(value):
+    dtype = np.dtype(_checked(value["dtype"], str))
+    if dtype.kind not in "biuf":  # numbers only: never an object array
+        raise ValueError(f"a constant of dtype {dtype}")
+    raw = base64.b64decode(_checked(value["bytes"], str), validate=True)
+    return np.frombuffer(raw, dtype).reshape(_ints(value["shape"])).copy()
 
 
 # ---------------------------------------------------------------------------- the driver
@@ -325,17 +425,18 @@ def conform_device(arrays, specs, where, what, names=None):
         raise TGraphError(f"{where}: expected {len(specs)} {what}, got {len(arrays)}")
     out = []
     for i, (a, spec) in enumerate(zip(arrays, specs)):
-        label = f"{what[:-1]} {i}" + (f" ('{names[i]}')" if names else "")
+        label = argument_label(what, i, names)
         on_device = _device_pointer(a, spec, where, label)
-        out.append(on_device if on_device is not None else conform([a], [spec], where, what, [label])[0])
+        out.append(on_device if on_device is not None else conform_one(a, spec, where, label))
     return out
 
 
 # ---------------------------------------------------------------------------- the executable
 class CudaExecutable:
     """`CudaExecutable(graph)(*arrays)` -> list of DeviceArrays, one per result. Compiling needs
-    no GPU; `.ptx`, `.llvm_ir` and `.plan` are available at once. It pickles without its device
-    state (the disk cache keeps it that way): loaded again, its first call loads the PTX."""
+    no GPU; `.ptx`, `.llvm_ir` and `.plan` are available at once. `to_json` and `from_json` turn
+    it into plain data and back, without its device state (the disk cache keeps it that way):
+    loaded again, its first call loads the PTX."""
 
     @user_facing
     def __init__(self, module, func_name=None, log=None, sm=None):
@@ -347,13 +448,32 @@ class CudaExecutable:
             self.llvm_ir = ptx.device_llvm_ir(module)
         self.sm = sm or ptx.DEFAULT_SM
         self.ptx = ptx.to_ptx(self.llvm_ir, self.sm) if self.plan.launches else ""
-        self.__setstate__(self.__getstate__())
+        self._unloaded()
 
-    def __getstate__(self):
-        return {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_loaded")}
+    def _unloaded(self):
+        self._lock, self._loaded = threading.Lock(), None
 
-    def __setstate__(self, state):
-        self.__dict__.update(state, _lock=threading.Lock(), _loaded=None)
+    def to_json(self):
+        """Everything but the device state, as JSON-ready data (str, int, float, None, lists, dicts)."""
+        return {"name": self.name, "sm": self.sm, "ptx": self.ptx, "llvm_ir": self.llvm_ir,
+                "inputs": [_spec_json(s) for s in self.input_specs],
+                "outputs": [_spec_json(s) for s in self.output_specs],
+                **self.plan.to_json()}
+
+    @classmethod
+    def from_json(cls, data):
+        """The CudaExecutable `to_json` described; a ValueError when `data` is not such a description."""
+        self = cls.__new__(cls)
+        try:
+            self.name, self.sm = _checked(data["name"], str), _checked(data["sm"], int)
+            self.ptx, self.llvm_ir = _checked(data["ptx"], str), _checked(data["llvm_ir"], str)
+            self.input_specs = [_spec_from_json(s) for s in _checked(data["inputs"], list)]
+            self.output_specs = [_spec_from_json(s) for s in _checked(data["outputs"], list)]
+            self.plan = Plan.from_json(data, len(self.input_specs) + len(self.output_specs))
+        except (KeyError, IndexError, TypeError) as e:
+            raise ValueError(f"not a CudaExecutable description: {e!r}") from None
+        self._unloaded()
+        return self
 
     def _load(self):
         """Load the kernels and allocate the workspaces and constants (first call only)."""

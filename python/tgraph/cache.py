@@ -1,27 +1,37 @@
 """The on-disk cache of compiled entry points: one shared library per (graph, entry point,
 options, host, versions), so that a new process skips differentiation, the MLIR pipeline and
-LLVM code generation; for the GPU, the pickled CudaExecutable (its PTX and launch plan). In
-~/.cache/tgraph, or TGRAPH_CACHE_DIR; TGRAPH_CACHE_DIR="" turns it off.
+LLVM code generation; for the GPU, a JSON description of the CudaExecutable (its PTX, LLVM IR,
+specs and launch plan; see CudaExecutable.to_json). In ~/.cache/tgraph, or TGRAPH_CACHE_DIR;
+TGRAPH_CACHE_DIR="" turns it off.
+
+A cached library is code this process runs, so the cache is the user's alone. The directory is
+created 0700; an existing one that is not owned by the user, or is writable by group or others,
+is not used at all (nothing loaded, nothing stored; one warning says how to fix it). Entries are
+written 0600 (.json) and 0700 (.so); an entry that is not a regular file (a symlink is not
+followed), not owned by the user or writable by group or others is refused like a damaged one:
+removed, compiled again and rewritten. Nothing in the cache is unpickled: the GPU entries are
+data, checked field by field when read.
 
 Writers build each entry in a private temporary file and rename it into place (atomic), so
 concurrent writers and readers never see a partial file; an entry that fails to load is removed
 and compiled again. Needs a C compiler driver (cc, gcc or clang) to link the JIT's object code;
-without one, nothing is cached."""
+without one, nothing is cached for the CPU."""
 
 import functools
 import hashlib
 import json
 import os
-import pickle
 import platform
 import shutil
+import stat
 import subprocess
 import tempfile
+import warnings
 
 from .backend_cpu import CpuExecutable
 from .dtypes import TensorSpec
 
-FORMAT = 2  # bump when what is cached, or how, changes
+FORMAT = 3  # bump when what is cached, or how, changes
 
 
 def cache_dir():
@@ -76,21 +86,122 @@ def key(graph_text, entry, wrt, options):
     return hashlib.sha256(blob.encode()).hexdigest()[:40]
 
 
+def untrusted(st):
+    """Why a file or directory with stat result `st` must not be trusted with code this process
+    runs, or None: someone else owns it, or someone else may write it."""
+    if st.st_uid != os.getuid():
+        return "is not owned by you"
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return "is writable by group or others"
+    return None
+
+
+@functools.lru_cache(maxsize=None)  # once per directory and process
+def _warn_unsafe(folder, problem):
+    warnings.warn(f"tgraph: not using the cache directory {folder}: it {problem}. Make it yours alone "
+                  f"(chmod 700 {folder}, and chown it if another user owns it) or set TGRAPH_CACHE_DIR "
+                  "to another directory")
+
+
+def usable_dir(create=False):
+    """The cache directory if it may be used (made 0700 first when `create`), else None."""
+    folder = cache_dir()
+    if not folder:
+        return None
+    try:
+        if create:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+        st = os.stat(folder)  # through a symlink: what matters is the directory the entries are in
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode):
+        return None
+    problem = untrusted(st)
+    if problem:
+        _warn_unsafe(folder, problem)
+        return None
+    return folder
+
+
+def _discard(path):
+    """Remove whatever is at `path` (a file, a symlink, a directory of the user's) so that it can
+    be written again; another user's directory stays, and that entry is then never stored."""
+    try:
+        st = os.lstat(path)
+        if stat.S_ISDIR(st.st_mode):
+            if st.st_uid == os.getuid():
+                shutil.rmtree(path)
+        else:
+            os.remove(path)  # a symlink itself, never what it points at
+    except OSError:
+        pass
+
+
+def _trusted_file(st):
+    return stat.S_ISREG(st.st_mode) and untrusted(st) is None
+
+
+def _library_ok(path):
+    """Whether a trusted regular file is at `path`; if something else is there, it is removed."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        st = None
+    if st is None or not _trusted_file(st):
+        _discard(path)
+        return False
+    return True
+
+
+def _read_entry(path):
+    """The bytes of the trusted regular file at `path`, or None (missing, or refused: then removed)."""
+    try:
+        # O_NOFOLLOW: a symlink is refused, not followed; O_NONBLOCK: a FIFO does not hang the open.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return None
+    except OSError:
+        _discard(path)
+        return None
+    try:
+        if not _trusted_file(os.fstat(fd)):
+            raise OSError("not a trusted cache entry")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read()
+    except OSError:
+        _discard(path)
+        return None
+    finally:
+        os.close(fd)
+
+
+def _write_new(path, text):
+    """Write `text` to the new file `path`, readable and writable by the user only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+
+
 def _specs(items):
     return [TensorSpec(tuple(shape), dtype) for shape, dtype in items]
 
 
 def load(digest):
-    """A CpuExecutable from the cache, or None (missing, or unloadable: then removed)."""
-    folder = cache_dir()
+    """A CpuExecutable from the cache, or None (missing, refused or unloadable: then removed)."""
+    folder = usable_dir()
     if not folder:
         return None
     library, meta = os.path.join(folder, digest + ".so"), os.path.join(folder, digest + ".json")
-    if not (os.path.exists(library) and os.path.exists(meta)):
+    text = _read_entry(meta)
+    # The library is checked (and, if refused, removed) even without its metadata, so that what
+    # store must replace is gone.
+    if not _library_ok(library) or text is None:
         return None
     try:
-        with open(meta) as f:
-            info = json.load(f)
+        info = json.loads(text)
+        # The directory is the user's alone, so the path still names the file just checked.
         return CpuExecutable.load(library, info["name"], _specs(info["inputs"]), _specs(info["outputs"]),
                                   info["threads"], info["allocations"])
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
@@ -100,20 +211,21 @@ def load(digest):
 
 def store(digest, executable):
     """Save a compiled executable under `digest`; quietly does nothing when it cannot."""
-    folder = cache_dir()
-    if not folder or linker() is None:
+    if linker() is None:
+        return
+    folder = usable_dir(create=True)
+    if not folder:
         return
     try:
-        os.makedirs(folder, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=folder, prefix=".tmp-") as scratch:
+        with tempfile.TemporaryDirectory(dir=folder, prefix=".tmp-") as scratch:  # made 0700
             library = os.path.join(scratch, "entry.so")
             executable.save(library, linker())
+            os.chmod(library, 0o700)  # the linker made it as the umask allows
             meta = os.path.join(scratch, "entry.json")
-            with open(meta, "w") as f:
-                json.dump({"name": executable.name, "threads": executable.threads,
-                           "allocations": list(executable.allocations),
-                           "inputs": [[s.shape, s.dtype] for s in executable.input_specs],
-                           "outputs": [[s.shape, s.dtype] for s in executable.output_specs]}, f)
+            _write_new(meta, json.dumps({"name": executable.name, "threads": executable.threads,
+                                           "allocations": list(executable.allocations),
+                                           "inputs": [[s.shape, s.dtype] for s in executable.input_specs],
+                                           "outputs": [[s.shape, s.dtype] for s in executable.output_specs]}))
             # The library first: a reader needs both, and checks for the metadata second.
             os.replace(library, os.path.join(folder, digest + ".so"))
             os.replace(meta, os.path.join(folder, digest + ".json"))
@@ -130,33 +242,35 @@ def _remove(*paths):
 
 
 def load_gpu(digest):
-    """A CudaExecutable from the cache, or None (missing, or unreadable: then removed)."""
-    folder = cache_dir()
+    """A CudaExecutable from the cache, or None (missing, refused or not a valid description: then removed)."""
+    from .backend_cuda import CudaExecutable
+
+    folder = usable_dir()
     if not folder:
         return None
-    path = os.path.join(folder, digest + ".cuda.pickle")
-    try:
-        with open(path, "rb") as f:
-            return pickle.load(f)
-    except FileNotFoundError:
+    path = os.path.join(folder, digest + ".cuda.json")
+    text = _read_entry(path)
+    if text is None:
         return None
-    except Exception:  # noqa: BLE001 - a damaged or stale entry is compiled again
+    try:
+        return CudaExecutable.from_json(json.loads(text))
+    except (ValueError, RecursionError):  # damaged, stale or not ours: compiled again
         _remove(path)
         return None
 
 
 def store_gpu(digest, executable):
     """Save a CudaExecutable under `digest`; quietly does nothing when it cannot."""
-    folder = cache_dir()
+    folder = usable_dir(create=True)
     if not folder:
         return
     scratch = None
     try:
-        os.makedirs(folder, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".tmp-", delete=False) as f:
+        text = json.dumps(executable.to_json())
+        with tempfile.NamedTemporaryFile("w", dir=folder, prefix=".tmp-", delete=False) as f:  # made 0600
             scratch = f.name
-            pickle.dump(executable, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(scratch, os.path.join(folder, digest + ".cuda.pickle"))
-    except Exception:  # noqa: BLE001 - a cache that cannot be written is only slower
+            f.write(text)
+        os.replace(scratch, os.path.join(folder, digest + ".cuda.json"))
+    except (OSError, TypeError, ValueError):  # a cache that cannot be written is only slower
         if scratch:
             _remove(scratch)

@@ -10,9 +10,12 @@ Without a GPU (these run in `make test`):
 With a GPU (marked `gpu`, skipped without one): every op and entry point against the interpreter,
 and DLPack round trips with PyTorch."""
 
+import ctypes
 import functools
+import json
 import os
 import pathlib
+import pickle
 import re
 
 import numpy as np
@@ -291,18 +294,42 @@ def test_a_device_input_of_the_wrong_shape_is_refused(device):
         g.forward(y)
 
 
+@pytest.mark.parametrize("element_type, bits", [("f16", 0x3E00), ("bf16", 0x3FC0)])
+def test_a_half_precision_scalar_parameter_is_passed_as_its_bits(element_type, bits):
+    from tgraph import dialect
+    from tgraph.mlir import ir
+
+    with dialect.context():
+        assert backend_cuda._scalar_param(ir.Type.parse(element_type), 1.5) == (ctypes.c_uint16, bits)
+
+
+def test_a_host_input_of_the_wrong_shape_is_named_once(emulated_gpu):
+    f = tg.compile_out(lambda x, w: x * w, [tg.f32[4], tg.f32[4]], target="cuda")
+    with pytest.raises(tg.TGraphError) as error:
+        f.forward(np.ones(4, np.float32), np.ones(3, np.float32))
+    assert str(error.value).endswith(": input 1 ('w') must have shape (4,) (tensor<4xf32>), got shape (3,)")
+
+
 def test_the_disk_cache_keeps_gpu_entry_points(emulated_gpu, monkeypatch):
     cache = pathlib.Path(os.environ["TGRAPH_CACHE_DIR"])  # the fixture's own
     model = MODELS[0]
     xs = model.make_inputs(np.random.default_rng(0))
-    value, grads = tg.compile_scalar(model.fn, model.specs, target="cuda").value_and_grad(*xs)
-    assert len(list(cache.glob("*.cuda.pickle"))) == 1
+    first = tg.compile_scalar(model.fn, model.specs, target="cuda")
+    value, grads = first.value_and_grad(*xs)
+    (entry,) = cache.glob("*.cuda.json")
+    assert json.loads(entry.read_text()) == first._entries["value_and_grad"].to_json()  # data, no pickle
+    assert entry.stat().st_mode & 0o777 == 0o600
 
     def compile_again(*args):
         raise AssertionError("compiled again: the cached PTX and plan were not used")
 
+    def no_unpickling(*args, **kwargs):
+        raise AssertionError("the cache unpickled something")
+
     run_pipeline = backend_cuda.run_pipeline
     monkeypatch.setattr(backend_cuda, "run_pipeline", compile_again)
+    for name in ("load", "loads", "Unpickler"):
+        monkeypatch.setattr(pickle, name, no_unpickling)
     again = tg.compile_scalar(model.fn, model.specs, target="cuda")
     value2, grads2 = again.value_and_grad(*xs)  # a fresh object: loads the PTX from the cache entry
     assert value2 == value
@@ -310,9 +337,29 @@ def test_the_disk_cache_keeps_gpu_entry_points(emulated_gpu, monkeypatch):
         assert (g is None) == (g2 is None)
         if g is not None:
             np.testing.assert_array_equal(g.numpy(), g2.numpy())
-    next(cache.glob("*.cuda.pickle")).write_bytes(b"damaged")
     monkeypatch.setattr(backend_cuda, "run_pipeline", run_pipeline)
-    assert tg.compile_scalar(model.fn, model.specs, target="cuda").value_and_grad(*xs)[0] == value  # recompiled
+    described = json.loads(entry.read_text())
+    for damage in (b"damaged", json.dumps({**described, "sm": "90"}).encode(),
+                   json.dumps({k: v for k, v in described.items() if k != "launches"}).encode()):
+        entry.write_bytes(damage)
+        assert tg.compile_scalar(model.fn, model.specs, target="cuda").value_and_grad(*xs)[0] == value  # recompiled
+        assert json.loads(entry.read_text()) == described  # and rewritten
+
+
+def test_a_gpu_entry_point_described_as_data_runs_the_same(emulated_gpu):
+    constant = np.arange(3, dtype=np.float32)  # a constant buffer in the plan
+    graph = tg.trace(lambda x, w: tg.sum(tg.tanh(x @ w + constant) * 0.5, axis=0), [tg.f32[8, 4], tg.f32[4, 3]])
+    exe = CudaExecutable(graph)
+    again = CudaExecutable.from_json(json.loads(json.dumps(exe.to_json())))
+    assert again.to_json() == exe.to_json() and repr(again) == repr(exe)
+    x, w = np.linspace(-1, 1, 32, dtype=np.float32).reshape(8, 4), np.full((4, 3), 0.25, np.float32)
+    np.testing.assert_array_equal(again(x, w)[0].numpy(), exe(x, w)[0].numpy())
+    for broken in ({**exe.to_json(), "inputs": [[[8, "4"], "f32"], [[4, 3], "f32"]]},
+                   {**exe.to_json(), "buffers": [{"kind": "argument", "nbytes": 128, "index": 7}]},
+                   {**exe.to_json(), "launches": [{"kernel": "k", "grid": [1, 1], "block": [1, 1, 1], "params": []}]},
+                   {k: v for k, v in exe.to_json().items() if k != "ptx"}, []):
+        with pytest.raises(ValueError):
+            CudaExecutable.from_json(broken)
 
 
 DRIVER_CALLS = {"cuInit", "cuDeviceGetCount", "cuDeviceGet", "cuDevicePrimaryCtxRetain", "cuCtxSetCurrent",
