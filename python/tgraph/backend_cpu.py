@@ -161,12 +161,13 @@ def run_pipeline(module, pipeline, log, what):
 
 
 def llvm_translation_check(module, what):
-    """A TGraphError naming the first op that LLVM translation cannot take (anything left outside
-    the LLVM dialect), with its location: the JIT would fail with a bare RuntimeError."""
+    """A TGraphError naming the first op that LLVM translation cannot take (anything outside the
+    LLVM and OpenMP dialects, which translate), with its location: the JIT would fail with a bare
+    RuntimeError."""
     leftover = []
 
     def visit(op):
-        if not (op.name.startswith("llvm.") or op.name == "builtin.module") and not leftover:
+        if not (op.name.startswith(("llvm.", "omp.")) or op.name == "builtin.module") and not leftover:
             leftover.append(op)
         return ir.WalkResult.ADVANCE
 
