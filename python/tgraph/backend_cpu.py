@@ -18,6 +18,7 @@ import numpy as np
 
 from tgraph import dialect
 from tgraph.dialect import VerifyError
+from .dtypes import convert_input
 from .errors import TGraphError, TGraphTypeError, user_facing
 from .mlir import execution_engine, ir
 
@@ -179,9 +180,9 @@ def llvm_translation_check(module, what):
 
 
 def conform(arrays, specs, where, what, names=None):
-    """Arrays matching `specs` exactly (dtype, shape, C-contiguous and aligned), converting where
-    nothing is lost: within a kind (f64 -> f32, lists, Python scalars), or integers and bools to
-    floats, as the interpreter does. A TGraphError names the argument (`names[i]` if given) otherwise."""
+    """Arrays matching `specs` exactly (dtype, shape, C-contiguous and aligned), converted by
+    tgraph's rule for arguments (dtypes.convert_input, as the interpreter does). A TGraphError
+    names the argument (`names[i]` if given) otherwise."""
     if len(arrays) != len(specs):
         raise TGraphError(f"{where}: expected {len(specs)} {what}, got {len(arrays)}")
     return [conform_one(a, spec, where, argument_label(what, i, names))
@@ -195,18 +196,7 @@ def argument_label(what, i, names=None):
 
 def conform_one(a, spec, where, label):
     """One argument conformed as `conform` does; `label` names it in errors."""
-    try:
-        array = np.asarray(a)
-    except (TypeError, ValueError):
-        raise TGraphTypeError(f"{where}: {label} is a {type(a).__name__}, not an array") from None
-    if array.shape != spec.shape:
-        raise TGraphError(f"{where}: {label} must have shape {spec.shape} ({spec}), got shape {array.shape}")
-    if array.dtype != spec.np_dtype:
-        if not (np.can_cast(array.dtype, spec.np_dtype, "same_kind")
-                or array.dtype.kind in "iub" and spec.np_dtype.kind == "f"):
-            raise TGraphTypeError(f"{where}: {label} must be {spec} ({np.dtype(spec.np_dtype).name}), "
-                                  f"got an array of {array.dtype}")
-        array = array.astype(spec.np_dtype)
+    array = convert_input(a, spec, where, label)
     if not (array.flags.c_contiguous and array.flags.aligned):  # else used in place, never written
         array = np.array(array, order="C")
     return array

@@ -132,3 +132,45 @@ def dtype_name(dtype):
         return from_numpy(dtype)
     except TypeError:
         raise TGraphTypeError(f"unknown element type {dtype!r}; use one of {', '.join(NUMPY_DTYPES)}") from None
+
+
+def convert_input(value, spec, where, label):
+    """`value` (an array, a list, a Python scalar) as a numpy array of `spec`'s shape and dtype,
+    by tgraph's one rule for arguments (the interpreter and both backends):
+      - the shape must be the spec's exactly (no broadcasting);
+      - numpy's `same_kind` casts, plus integers and booleans to floats: f64 -> f32 / f16 / bf16
+        rounds to nearest, i64 -> i32 narrows, i32 / bool -> f32 converts;
+      - nothing is lost silently: an integer that does not fit the target type, or a finite float
+        beyond the target's range (it would become inf), is a TGraphError naming the argument;
+      - floats to integers, and anything to bool, are refused (cast explicitly with astype).
+    `where` and `label` name the call and the argument in errors."""
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as err:  # ragged lists, objects numpy cannot read
+        raise TGraphTypeError(f"{where}: {label} cannot be read as an array ({err})") from None
+    if array.dtype == object:
+        raise TGraphTypeError(f"{where}: {label} is a {type(value).__name__} that is not a rectangular array of "
+                              f"numbers (ragged rows or other objects); it must be {spec}")
+    if array.shape != spec.shape:
+        raise TGraphError(f"{where}: {label} must have shape {spec.shape} ({spec}), got shape {array.shape}")
+    target = spec.np_dtype
+    if array.dtype == target:
+        return array
+    if not (np.can_cast(array.dtype, target, "same_kind") or array.dtype.kind in "iub" and target.kind == "f"):
+        raise TGraphTypeError(f"{where}: {label} must be {spec} ({np.dtype(target).name}), got an array of "
+                              f"{array.dtype}; convert it first (e.g. .astype(np.{np.dtype(target).name}))")
+    if target.kind in "iu" and array.dtype.kind in "iu" and array.size:
+        info = np.iinfo(target)
+        low, high = array.min(), array.max()
+        if low < info.min or high > info.max:
+            bad = low if low < info.min else high
+            raise TGraphError(f"{where}: {label} holds {bad}, which does not fit in {spec.dtype} "
+                              f"({info.min}..{info.max}); pass an array of {spec.dtype} values or change the input's type")
+    with np.errstate(over="ignore", invalid="ignore"):
+        converted = array.astype(target)
+    if target.kind == "f" and array.dtype.kind == "f" and array.size:
+        overflow = np.isfinite(array) & ~np.isfinite(converted)
+        if overflow.any():
+            raise TGraphError(f"{where}: {label} holds {array[overflow].flat[0]}, beyond the range of {spec.dtype} "
+                              f"(it would become inf); scale it, or make the input {array.dtype}")
+    return converted

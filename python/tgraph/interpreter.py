@@ -4,6 +4,7 @@ of each op's definition). It is the specification that lowerings and derivatives
 import numpy as np
 
 from tgraph.dialect import OPS, spec_of
+from .dtypes import convert_input
 from .errors import TGraphError, TGraphTypeError, user_facing
 from .mlir import ir
 
@@ -13,18 +14,7 @@ _LOW_PRECISION = ("f16", "bf16")
 def _check_inputs(name, specs, arrays):
     if len(arrays) != len(specs):
         raise TGraphError(f"@{name} takes {len(specs)} inputs, got {len(arrays)}")
-    out = []
-    for i, (spec, a) in enumerate(zip(specs, arrays)):
-        a = np.asarray(a)
-        if a.shape != spec.shape:
-            raise TGraphError(f"@{name} input {i}: expected shape {spec.shape} ({spec}), got {a.shape}")
-        if a.dtype != spec.np_dtype:
-            if np.can_cast(a.dtype, spec.np_dtype, "same_kind") or a.dtype.kind in "iub" and spec.np_dtype.kind == "f":
-                a = a.astype(spec.np_dtype)
-            else:
-                raise TGraphTypeError(f"@{name} input {i}: expected {spec}, got an array of {a.dtype}")
-        out.append(a)
-    return out
+    return [convert_input(a, spec, f"@{name}", f"input {i}") for i, (spec, a) in enumerate(zip(specs, arrays))]
 
 
 def run_function(graph, name, arrays):

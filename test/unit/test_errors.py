@@ -84,7 +84,7 @@ def test_interpreter_checks_inputs():
     g = tg.trace(lambda x: x * 2.0, [tg.f32[3]])
     with pytest.raises(tg.TGraphError, match=r"@main takes 1 inputs, got 2"):
         g(np.ones(3), np.ones(3))
-    with pytest.raises(tg.TGraphError, match=r"@main input 0: expected shape \(3,\) \(tensor<3xf32>\), got \(4,\)"):
+    with pytest.raises(tg.TGraphError, match=r"@main: input 0 must have shape \(3,\) \(tensor<3xf32>\), got shape \(4,\)"):
         g(np.ones(4))
 
 
@@ -139,3 +139,24 @@ def test_a_compile_failure_is_a_tgraph_error_naming_the_pass_and_the_op():
     # An op no pass lowered: named with its location before LLVM translation (a bare RuntimeError before).
     with pytest.raises(tg.TGraphError, match=r"LLVM translation: 'tensor.empty' at loc\(.*test_errors.py"):
         CpuExecutable(graph, pipeline="tg-to-linalg, convert-func-to-llvm")
+
+
+def test_one_rule_converts_arguments_in_the_interpreter_and_the_compiled_code():
+    """same_kind casts and integers to floats; nothing lost silently: an integer that does not fit
+    (2^32 + 1 used to wrap to 1), a finite float beyond the range (1e300 became inf) and ragged
+    lists are TGraphErrors naming the argument."""
+    graph = tg.trace(lambda i, x: (i * 2, x * 2.0), [tg.i32[2], tg.f32[2]])
+    compiled = tg.compile_out(lambda i, x: (i * 2, x * 2.0), [tg.i32[2], tg.f32[2]])
+    for run, label in ((graph, r"@main: input"), (compiled.forward, r"input")):
+        i, x = run(np.array([3, -4], np.int64), np.array([0.1, 2], np.float64))
+        assert i.dtype == np.int32 and list(i) == [6, -8] and x.dtype == np.float32 and x[0] == np.float32(0.1) * 2
+        assert list(run([1, 2], [True, False])[1]) == [2.0, 0.0]  # lists; bools to floats
+        with pytest.raises(tg.TGraphError, match=label + r" 0.* holds 4294967297, which does not fit in i32"):
+            run(np.array([2**32 + 1, 0]), np.zeros(2))
+        with pytest.raises(tg.TGraphError, match=label + r" 1.* holds 1e\+300, beyond the range of f32"):
+            run(np.zeros(2, np.int32), np.array([1e300, 0.0]))
+        with pytest.raises(tg.TGraphError, match=label + r" 0.* not a rectangular array|cannot be read as an array"):
+            run([[1], [2, 3]], np.zeros(2))
+        with pytest.raises(tg.TGraphTypeError, match=label + r" 0.* must be tensor<2xi32> \(int32\), got an array of float64"):
+            run(np.zeros(2), np.zeros(2))
+    assert np.isinf(graph(np.zeros(2, np.int32), np.array([np.inf, 0.0]))[1][0])  # inf itself is a value
