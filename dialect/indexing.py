@@ -18,6 +18,8 @@ def _infer_gather(specs):
     table, indices = specs
     require(table.rank >= 1, f"table must have at least one dimension, got {table}")
     _check_indices(indices)
+    # No row to clamp an index to: compiled code would read outside the table.
+    require(table.shape[0] > 0 or indices.size == 0, f"cannot gather from a table with 0 rows ({table})")
     return TensorSpec(indices.shape + table.shape[1:], table.dtype)
 
 

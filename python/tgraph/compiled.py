@@ -95,13 +95,13 @@ class Compiled:
             self.arg_names = _parameter_names(fn, len(self.graph.input_specs))
         self.input_specs, self.output_specs = self.graph.input_specs, self.graph.output_specs
         floats = [i for i, s in enumerate(self.input_specs) if is_float(s.dtype)]
-        self.wrt = tuple(sorted(set(int(i) for i in ([wrt] if isinstance(wrt, int) else wrt)))) if wrt is not None else tuple(floats)
+        self.wrt = _wrt_indices(wrt, self.arg_names) if wrt is not None else tuple(floats)
         for i in self.wrt:
             if i not in floats:
                 raise TGraphError(f"wrt={i}: argument {i} is "
                                   f"{'out of range' if not 0 <= i < len(self.input_specs) else self.input_specs[i]}; "
                                   "only floating-point arguments can be differentiated")
-        self.dump_ir = dump_ir
+        self.dump_ir = _writable_dir(dump_ir) if dump_ir is not None else None
         self._entries, self._graphs, self._logs = {}, {}, {}
         self._lock = threading.Lock()
         if eager:
@@ -280,6 +280,38 @@ class CheckReport(list):
 
     def __str__(self):
         return "; ".join(f"output {i}: max |compiled - interpreter| = {d:.3g}" for i, d in self)
+
+
+def _wrt_indices(wrt, arg_names):
+    """`wrt` (an index, a parameter name, or a sequence of them) as sorted argument indices."""
+    items = [wrt] if isinstance(wrt, (int, str)) else wrt
+    try:
+        items = list(items)
+    except TypeError:
+        raise TGraphTypeError(f"wrt={wrt!r}: give an argument index, a parameter name, or a list of them") from None
+    indices = []
+    for item in items:
+        if isinstance(item, str):
+            if item not in arg_names:
+                raise TGraphError(f"wrt={item!r}: no argument of that name; the arguments are "
+                                  + ", ".join(map(repr, arg_names)))
+            item = arg_names.index(item)
+        elif isinstance(item, bool) or not isinstance(item, (int, np.integer)):
+            raise TGraphTypeError(f"wrt={item!r}: give an argument index (an int) or a parameter name")
+        indices.append(int(item))
+    return tuple(sorted(set(indices)))
+
+
+def _writable_dir(path):
+    """`dump_ir`'s folder, made now if missing: a path that cannot hold the files is an error at
+    once, not an OSError from inside the first compilation."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as err:
+        raise TGraphError(f"dump_ir={str(path)!r}: cannot make that folder ({err.strerror})") from None
+    if not os.path.isdir(path) or not os.access(path, os.W_OK | os.X_OK):
+        raise TGraphError(f"dump_ir={str(path)!r}: not a folder this process can write to")
+    return path
 
 
 def _parameter_names(fn, n):

@@ -71,6 +71,16 @@ class Var:
             "a traced Var has no truth value: Python `if`/`and`/`or` cannot branch on graph values; "
             "use tgraph.where(cond, a, b) to select elementwise")
 
+    def __iter__(self):
+        raise TGraphError(
+            f"a traced Var ({self.spec}) cannot be iterated over: index its rows explicitly, "
+            "[x[i] for i in range(x.shape[0])], or use a tgraph op along the axis")
+
+    def __array__(self, *args, **kwargs):
+        raise TGraphTypeError(
+            f"a traced Var ({self.spec}) is not a numpy array: numpy functions (np.exp, np.asarray, ...) cannot "
+            "run on graph values; use the tgraph function of the same name (tgraph.exp, ...)")
+
     __hash__ = object.__hash__
 
     # The operators are attached by tgraph.ops, which defines the functions they call.

@@ -583,9 +583,19 @@ Var.__eq__, Var.__ne__ = equal, not_equal
 Var.__getitem__ = user_facing(_getitem)
 Var.T = property(lambda self: transpose(self))
 Var.reshape = lambda self, *shape: reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
-Var.transpose = lambda self, *axes: transpose(self, axes or None)
-Var.sum = lambda self, axis=None, keepdims=False: sum(self, axis, keepdims)
-Var.mean = lambda self, axis=None, keepdims=False: mean(self, axis, keepdims)
-Var.max = lambda self, axis=None, keepdims=False: max(self, axis, keepdims)
-Var.min = lambda self, axis=None, keepdims=False: min(self, axis, keepdims)
+# numpy's forms: x.transpose(1, 0) and x.transpose((1, 0)).
+Var.transpose = lambda self, *axes: transpose(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes or None)
+
+
+def _method_reduction(fn):
+    """x.sum(axis, keepdims); numpy's np.sum(x) calls x.sum(axis=, dtype=, out=), which is refused."""
+    def method(self, axis=None, keepdims=False, **numpy_only):
+        if numpy_only:
+            raise TGraphTypeError(f"np.{fn.__name__} cannot run on a traced Var: numpy functions need arrays; "
+                                  f"use tgraph.{fn.__name__}(x, axis=...) (or x.{fn.__name__}(...)) instead")
+        return fn(self, axis, keepdims)
+    return method
+
+
+Var.sum, Var.mean, Var.max, Var.min = (_method_reduction(f) for f in (sum, mean, max, min))
 Var.astype = lambda self, dtype: cast(self, dtype)

@@ -160,3 +160,26 @@ def test_one_rule_converts_arguments_in_the_interpreter_and_the_compiled_code():
         with pytest.raises(tg.TGraphTypeError, match=label + r" 0.* must be tensor<2xi32> \(int32\), got an array of float64"):
             run(np.zeros(2), np.zeros(2))
     assert np.isinf(graph(np.zeros(2, np.int32), np.array([np.inf, 0.0]))[1][0])  # inf itself is a value
+
+
+def test_smaller_misuses_are_clear_errors(tmp_path):
+    assert tg.trace(lambda x: x.transpose((1, 0)), [tg.f32[2, 3]]).output_specs == [tg.f32[3, 2]]  # numpy's tuple form
+    with pytest.raises(tg.TGraphTypeError, match="np.sum cannot run on a traced Var.*use tgraph.sum"):
+        tg.trace(lambda x: np.sum(x), [tg.f32[2, 3]])
+    with pytest.raises(tg.TGraphTypeError, match="is not a numpy array.*tgraph.exp"):
+        tg.trace(lambda x: np.exp(x), [tg.f32[2, 3]])
+    with pytest.raises(tg.TGraphError, match=r"cannot be iterated over: index its rows explicitly"):
+        tg.trace(lambda x: sum(row for row in x), [tg.f32[2, 3]])
+    assert tg.trace(lambda x: np.ones(3, np.float32) + x, [tg.f32[3]]).output_specs == [tg.f32[3]]  # still a Var
+    f = lambda a, b: tg.sum(a * b)  # noqa: E731
+    assert tg.compile_scalar(f, [tg.f32[2]] * 2, wrt="b").wrt == (1,)  # parameter names work as wrt
+    with pytest.raises(tg.TGraphError, match=r"wrt='z': no argument of that name; the arguments are 'a', 'b'"):
+        tg.compile_scalar(f, [tg.f32[2]] * 2, wrt="z")
+    with pytest.raises(tg.TGraphTypeError, match=r"wrt=1.5"):
+        tg.compile_scalar(f, [tg.f32[2]] * 2, wrt=[1.5])
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(tg.TGraphError, match=r"dump_ir=.*cannot make that folder"):
+        tg.compile_scalar(f, [tg.f32[2]] * 2, dump_ir=str(blocker / "ir"))
+    with pytest.raises(tg.TGraphError, match=r"cannot gather from a table with 0 rows"):
+        tg.trace(lambda t, i: tg.embedding(i, t), [tg.f32[0, 3], tg.i32[2]])
