@@ -82,12 +82,15 @@ def device_module(module):
     return device
 
 
-# The bindings' LLVM is newer than llvmlite's: it writes float constants as `f0x<bits>`, `inf` and
-# `nan`, which llvmlite's parser rejects. They are rewritten in the older hex forms (a float as the
-# bits of the equal double, half as 0xH, bfloat as 0xR).
-_SPECIAL = {"inf": float("inf"), "-inf": float("-inf"), "nan": float("nan"), "-nan": float("nan")}
-_TOKEN_RE = re.compile(r"(?<=[\s,(<\[])(f0x[0-9A-Fa-f]+|-?inf|-?nan)(?=[\s,)>\]]|$)")
+# The bindings' LLVM is newer than llvmlite's: it writes float constants as `f0x<bits>`, and the
+# special values as `inf`, `+inf`, `-inf`, `nan`, `+qnan`, `-qnan`, `+snan(0x...)`, which llvmlite's
+# parser rejects. They are rewritten in the older hex forms (a float as the bits of the equal
+# double, half as 0xH, bfloat as 0xR); a NaN keeps its sign and becomes the quiet NaN.
+_TOKEN_RE = re.compile(r"(?<=[\s,(<\[])(f0x[0-9A-Fa-f]+|[-+]?(?:inf|qnan|snan|nan)(?:\(0x[0-9A-Fa-f]+\))?)(?=[\s,)>\]]|$)")
 _TYPE_RE = re.compile(r"\b(half|bfloat|float|double)\b")
+_SPECIAL_BITS = {  # (positive infinity, quiet NaN) of each type, in its old hex form's width
+    "half": (0x7C00, 0x7E00), "bfloat": (0x7F80, 0x7FC0),
+    "float": (0x7FF0000000000000, 0x7FF8000000000000), "double": (0x7FF0000000000000, 0x7FF8000000000000)}
 
 
 def _old_constant(token, float_type):
@@ -98,15 +101,14 @@ def _old_constant(token, float_type):
             return f"0x{bits:016X}"
         if digits == 8:
             value = struct.unpack("<f", struct.pack("<I", bits))[0]
-        else:
-            return f"0x{'R' if float_type == 'bfloat' else 'H'}{bits:04X}"
-    else:
-        value = _SPECIAL[token]
-        if float_type in ("half", "bfloat"):
-            code = {"half": {"inf": 0x7C00, "-inf": 0xFC00}, "bfloat": {"inf": 0x7F80, "-inf": 0xFF80}}[float_type]
-            nan = 0x7E00 if float_type == "half" else 0x7FC0
-            return f"0x{'H' if float_type == 'half' else 'R'}{code.get(token, nan):04X}"
-    return "0x%016X" % struct.unpack("<Q", struct.pack("<d", value))[0]
+            return "0x%016X" % struct.unpack("<Q", struct.pack("<d", value))[0]
+        return f"0x{'R' if float_type == 'bfloat' else 'H'}{bits:04X}"
+    negative = token.startswith("-")
+    infinity, nan = _SPECIAL_BITS[float_type]
+    bits = infinity if token.lstrip("+-").startswith("inf") else nan
+    if float_type in ("half", "bfloat"):
+        return f"0x{'H' if float_type == 'half' else 'R'}{bits | (0x8000 if negative else 0):04X}"
+    return f"0x{bits | (1 << 63 if negative else 0):016X}"
 
 
 def _older_syntax(text):

@@ -430,3 +430,16 @@ def test_results_that_share_a_value_run(device):
     _, grads = step.value_and_grad(x, x, x)
     for g in grads:
         _close(g.numpy(), 1 - np.tanh(3 * x.astype(np.float64)) ** 2)
+
+
+def test_newer_llvm_float_constants_are_rewritten_for_llvmlite():
+    """The bindings' LLVM writes special floats as +qnan, -inf, f0x...; llvmlite reads the old hex forms
+    (a cross-entropy with an out-of-range label selects a NaN constant)."""
+    from tgraph.ptx import _older_syntax
+
+    text = ("%a = select i1 %c, float %x, float +qnan\n%b = fadd double %y, -inf\n%h = fmul half %z, -qnan\n"
+            "%f = fmul float %w, f0x3F800000\n%s = fadd bfloat %v, +inf\n%n = fadd float %u, nan\n")
+    assert _older_syntax(text).splitlines() == [
+        "%a = select i1 %c, float %x, float 0x7FF8000000000000", "%b = fadd double %y, 0xFFF0000000000000",
+        "%h = fmul half %z, 0xHFE00", "%f = fmul float %w, 0x3FF0000000000000", "%s = fadd bfloat %v, 0xR7F80",
+        "%n = fadd float %u, 0x7FF8000000000000"]
