@@ -65,6 +65,7 @@ def llvm_lowering(parallel=False):
         "lower-affine",  # the offset arithmetic of dynamic subviews
         "finalize-memref-to-llvm",
         "tg-approximate-math",  # vectorizable exp, log, tanh, sin, cos, pow: no libm calls
+        "convert-scf-to-cf",  # sin/cos choose their argument reduction per vector with an scf.if
         "arith-expand{include-bf16=true}",
         "convert-math-to-llvm",
         "convert-arith-to-llvm",

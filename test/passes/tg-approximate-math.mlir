@@ -53,16 +53,21 @@ func.func @others(%x: vector<8xf32>, %y: vector<8xf32>) -> (vector<8xf32>, vecto
   return %0, %1, %2 : vector<8xf32>, vector<8xf32>, vector<8xf32>
 }
 
-// sin and cos: Payne-Hanek in f64, with the window of 2/pi's 24-bit pieces chosen by selects on |x|
-// (on vectors lane by lane, without a branch), then the polynomials in f32.
+// sin and cos: one branch per vector picks the argument reduction: Payne-Hanek in f64 when some
+// lane has |x| >= 2^28 (the window of 2/pi's 24-bit pieces chosen by selects on |x|, lane by
+// lane), else Cody-Waite's two constants; then the polynomials in f32.
 // CHECK-LABEL: func.func @sin_vector
-// CHECK-NOT: {{math\.|scf\.}}
+// CHECK-NOT: math.
+// CHECK: arith.cmpf olt, %{{.*}} : vector<8xf32>
+// CHECK: %[[ANY:.*]] = "llvm.intr.vector.reduce.or"(%{{.*}}) : (vector<8xi1>) -> i1
+// CHECK: scf.if %[[ANY]] -> (vector<8xi64>, vector<8xf64>)
 // CHECK: arith.cmpf oge, %{{.*}} : vector<8xf32>
 // CHECK: arith.constant dense<0.63661974668502808> : vector<8xf64>
 // CHECK: arith.select %{{.*}} : vector<8xi1>, vector<8xf64>
-// CHECK: arith.extf %{{.*}} : vector<8xf32> to vector<8xf64>
+// CHECK: } else {
+// CHECK: arith.constant dense<1.5707963705062866> : vector<8xf64>
 // CHECK: arith.truncf %{{.*}} : vector<8xf64> to vector<8xf32>
-// CHECK-NOT: {{math\.|scf\.}}
+// CHECK-NOT: math.
 // CHECK: return
 func.func @sin_vector(%x: vector<8xf32>) -> vector<8xf32> {
   %0 = math.sin %x : vector<8xf32>

@@ -31,12 +31,8 @@ SPECIALS = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0, 1e-45, -1e-4
 
 
 def pipeline(with_pass=True):
-    """tg-cpu-pipeline's passes, with tg-approximate-math just before arith-expand."""
-    elements = [element for name, _, element in expand(parse_pipeline("tg-cpu-pipeline")) if name != PASS]
-    if with_pass:
-        at = next(i for i, e in enumerate(elements) if e.startswith("arith-expand"))
-        elements.insert(at, PASS)
-    return elements
+    """tg-cpu-pipeline's passes, with or without tg-approximate-math (just before arith-expand)."""
+    return [element for name, _, element in expand(parse_pipeline("tg-cpu-pipeline")) if with_pass or name != PASS]
 
 
 def lowering_tail():
