@@ -1,3 +1,4 @@
+import gc
 import os
 import sys
 import tempfile
@@ -29,4 +30,7 @@ def emulated_gpu(monkeypatch, tmp_path):
     monkeypatch.setenv("TGRAPH_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(ptx, "to_ptx", to_ptx)
     monkeypatch.setattr(backend_cuda._Driver, "_instance", backend_cuda._Driver(emulator))
-    return emulator
+    yield emulator
+    # Device arrays the test left in reference cycles are freed now, by the emulator that holds
+    # them, not later by the next test's (which would not know their addresses).
+    gc.collect()
