@@ -35,3 +35,17 @@ func.func @broadcast(%x: tensor<16xf32>) -> tensor<4x16xf32> {
   %2 = "tg.exp"(%1) : (tensor<4x16xf32>) -> tensor<4x16xf32>
   return %2 : tensor<4x16xf32>
 }
+
+// A producer used twice by the group (as a derivative uses a value twice) joins it: one generic.
+// CHECK-LABEL: func.func @used_twice
+// CHECK: linalg.generic {{.*}} ins(%arg0 : tensor<16xf32>)
+// CHECK: math.sin
+// CHECK-NEXT: arith.mulf
+// CHECK-NEXT: math.exp
+// CHECK-NOT: linalg.generic
+func.func @used_twice(%x: tensor<16xf32>) -> tensor<16xf32> {
+  %0 = "tg.sin"(%x) : (tensor<16xf32>) -> tensor<16xf32>
+  %1 = "tg.mul"(%0, %0) : (tensor<16xf32>, tensor<16xf32>) -> tensor<16xf32>
+  %2 = "tg.exp"(%1) : (tensor<16xf32>) -> tensor<16xf32>
+  return %2 : tensor<16xf32>
+}
