@@ -29,11 +29,11 @@ def parse_args(argv=None):
                    help=f"seconds of repetitions per system and workload, after which it stops repeating "
                         f"(default {FULL['budget']:g})")
     p.add_argument("--compile-samples", type=int,
-                   help=f"fresh processes per system for the first-call times (default {FULL['compile_samples']})")
+                   help=f"fresh processes per system for the first-call and compile_chain times (default {FULL['compile_samples']})")
     p.add_argument("--quick", action="store_true",
                    help="a smoke run (well under a minute): "
                         + ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in QUICK.items())
-                        + " unless given; without torch.compile and the first-call rows (their compilers take"
+                        + " unless given; without torch.compile, the first-call rows and compile_chain (their compilers take"
                         " 10-30 s) unless named in --systems / --workloads")
     p.add_argument("--threads", type=int, default=2, help="threads for every system (default 2)")
     p.add_argument("--lead-in", type=float, default=0.05,
@@ -72,7 +72,7 @@ def main(argv=None):
     from systems import SYSTEMS
     from workloads import NAMES
 
-    names = _names(args.workloads) or [n for n in NAMES if not (args.quick and n == "first_call")]
+    names = _names(args.workloads) or [n for n in NAMES if not (args.quick and n in ("first_call", "compile_chain"))]
     systems = _names(args.systems) or [s for s in SYSTEMS if not (args.quick and s == "torch.compile")]
     unknown = [n for n in names if n not in NAMES] + [s for s in systems if s not in SYSTEMS]
     if unknown:

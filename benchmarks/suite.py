@@ -3,11 +3,12 @@ report.py prints. Import it only after threads.configure."""
 
 from tqdm import tqdm
 
+import compile_chain
 import first_call
 import machine
 import measure
 from systems import load
-from workloads import BY_NAME, FIRST_CALL, inputs_of
+from workloads import BY_NAME, COMPILE_CHAIN, FIRST_CALL, inputs_of
 
 
 def _row(name, title, cells, reps, unit="", work=0.0, formula="", inner=1):
@@ -43,6 +44,9 @@ def collect(settings, names, systems):
             continue
         if name == "first_call":
             rows = _first_call_rows(present, settings)
+        elif name == COMPILE_CHAIN[0]:
+            cells = compile_chain.measure(present, settings["compile_samples"], settings["tolerance"])
+            rows = [_row(*COMPILE_CHAIN, cells, settings["compile_samples"])]
         else:
             w = BY_NAME[name]
             calls, cells = measure.prepare(w, present, modules, settings["warmup"])

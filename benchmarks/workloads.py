@@ -101,7 +101,9 @@ WORKLOADS = [
 # "first_call": the first call of the MLP value_and_grad in a fresh process (first_call.py), two rows.
 FIRST_CALL = {"first_call_cold": "first call of MLP value_and_grad, new process, empty cache",
               "first_call_warm": "the same, new process reusing that cache"}
-NAMES = [w.name for w in WORKLOADS] + ["first_call"]
+# "compile_chain": the compile time of a 2,000-op chain's value_and_grad (compile_chain.py), tgraph only.
+COMPILE_CHAIN = ("compile_chain", "compile time: value_and_grad of a 2,000-op elementwise chain, no cache")
+NAMES = [w.name for w in WORKLOADS] + ["first_call", COMPILE_CHAIN[0]]
 
 BY_NAME = {w.name: w for w in WORKLOADS}
 

@@ -1,9 +1,10 @@
 """CPU code generation strategies, as transform-dialect scripts (`tg-cpu-codegen`).
 
 `tg-plan-cpu-codegen` looks at every linalg op on tensors, chooses a strategy by its kind and
-shapes, tags the op (`tg.codegen = "opN"`) and appends a transform script (a nested module with
-`@__transform_main`) that applies it; upstream's `transform-interpreter` runs the script and
-`tg-erase-transform-scripts` removes it. `tgraph-opt --tg-plan-cpu-codegen` shows the script.
+shapes, tags the op (`tg.codegen = "opN"`, and `tg.planned`) and appends a transform script (a
+nested module with `@__transform_main`, which finds all planned ops with one match) that applies
+it; upstream's `transform-interpreter` runs the script and `tg-erase-transform-scripts` removes it.
+`tgraph-opt --tg-plan-cpu-codegen` shows the script.
 
 Strategies (f32 lanes `vector-width`, from the host: 16 with AVX-512):
   contraction (matmul, batch matmul, transposed forms): threads over rows (scf.forall), cache
@@ -27,10 +28,14 @@ import os
 
 from tgraph.mlir import ir
 
-from .base import ModulePass
+from .base import ModulePass, collect_ops
 from .pipeline import register_pass
 
 TAG = "tg.codegen"
+# Every tagged op also carries this unit attribute: the script finds them all with one match (a
+# walk of the module) and splits that handle, one handle per op. A match per tag walked the whole
+# module once per op: quadratic in the graph's size.
+PLANNED = "tg.planned"
 
 
 VECTOR_WIDTHS = (4, 8, 16)  # f32 lanes of SSE/NEON, AVX2 and AVX-512
@@ -144,10 +149,17 @@ class Script:
         self.lines.append("    " + line)
 
     def match(self, tag):
-        h = self.fresh("op")
-        self.emit(f'{h} = transform.structured.match attributes{{{TAG} = "{tag}"}} in %root : '
-                  "(!transform.any_op) -> !transform.any_op")
-        return h
+        """The handle to the op tagged `tag`: defined by `split_planned` at the top of the script."""
+        return f"%{tag}"
+
+    def split_planned(self, tags):
+        """Lines defining the handle of every planned op (`tags` in walk order, the order of the
+        match's results) from one match, to put at the top of the script."""
+        types = ", ".join(["!transform.any_op"] * len(tags))
+        return ["    %planned = transform.structured.match attributes{" + PLANNED + "} in %root : "
+                "(!transform.any_op) -> !transform.any_op",
+                f"    {', '.join(map(self.match, tags))} = transform.split_handle %planned : "
+                f"(!transform.any_op) -> ({types})"]
 
     def tile(self, handle, sizes, dims, forall=False):
         """tile_using_for (or _forall); returns (tiled op, its loop sizes, [loops]). A tile as
@@ -395,6 +407,12 @@ def plan_row_group(script, tags, nests, vw, threads):
             plan_elementwise(script, h, nest, vw, 1)
 
 
+def tag_op(op, tag):
+    """Mark `op` for the strategy planned under `tag` (see PLANNED)."""
+    op.attributes[TAG] = ir.StringAttr.get(tag)
+    op.attributes[PLANNED] = ir.UnitAttr.get()
+
+
 def threads_option():
     return dataclasses.field(default=0, metadata={"help": "threads (0: TGRAPH_NUM_THREADS, else all cores)", "min": 0})
 
@@ -433,7 +451,7 @@ class PlanCpuCodegen(ModulePass):
             tags = []
             for op in [consumer, *producers]:
                 tags.append(f"op{count}")
-                op.attributes[TAG] = ir.StringAttr.get(tags[-1])
+                tag_op(op, tags[-1])
                 count += 1
             plan_row_group(script, tags, [loop_nest(op) for op in [consumer, *producers]], vw, threads)
 
@@ -445,7 +463,7 @@ class PlanCpuCodegen(ModulePass):
                     isinstance(v.type, ir.RankedTensorType) and v.type.has_static_shape for v in op.operands):
                 tag, mark = f"op{count}", len(script.lines)
                 if plan_convolution(script, script.match(tag), op, vw, threads):
-                    op.attributes[TAG] = ir.StringAttr.get(tag)
+                    tag_op(op, tag)
                     count += 1
                 else:
                     del script.lines[mark:]
@@ -465,16 +483,19 @@ class PlanCpuCodegen(ModulePass):
             elif not plan_reduction(script, handle, nest, vw, threads):
                 del script.lines[mark:]
                 return ir.WalkResult.ADVANCE
-            op.attributes[TAG] = ir.StringAttr.get(tag)
+            tag_op(op, tag)
             count += 1
             return ir.WalkResult.ADVANCE
 
         module.walk(visit)
+        lines = []
         if count:
             self.finish(script)
+            planned = collect_ops(module, lambda op: PLANNED in op.attributes)
+            lines = script.split_planned([ir.StringAttr(op.attributes[TAG]).value for op in planned])
         text = ("module attributes {transform.with_named_sequence} {\n"
                 "  transform.named_sequence @__transform_main(%root: !transform.any_op {transform.readonly}) {\n"
-                + "\n".join(script.lines) + "\n    transform.yield\n  }\n}")
+                + "\n".join(lines + script.lines) + "\n    transform.yield\n  }\n}")
         body = module.regions[0].blocks[0]
         with ir.InsertionPoint(body):
             body.append(ir.Module.parse(text).operation.clone())
@@ -513,8 +534,9 @@ class EraseTransformScripts(ModulePass):
                 op.operation.erase()
 
         def untag(op):
-            if TAG in op.attributes:
-                del op.attributes[TAG]
+            for name in (TAG, PLANNED):
+                if name in op.attributes:
+                    del op.attributes[name]
             return ir.WalkResult.ADVANCE
 
         module.walk(untag)

@@ -25,6 +25,7 @@ def cpu_pipeline(threads=1, codegen=True, vector_width=0):
     return (
         "tg-to-linalg",
         "canonicalize",
+        "tg-fuse-elementwise-chains",  # the chains in one go: upstream fuses pairwise, quadratic in a chain's length
         "linalg-fuse-elementwise-ops",
         # Reductions keep their reduced dimensions as unit dimensions behind reshapes; without
         # them a reduction and its consumers share one iteration space, which row groups fuse in.

@@ -5,9 +5,11 @@
 // form one row group. The division is tiled over threads, then over blocks of 8 rows, and each
 // producer (latest first) is fused into each loop in turn; then each op is vectorized.
 // CHECK-LABEL: func.func @softmax
-// CHECK-COUNT-4: tg.codegen = "op{{[0-3]}}"
-// CHECK: transform.structured.match attributes {tg.codegen = "op0"}
-// CHECK-NEXT: %{{.*}}, %[[FORALL:.*]] = transform.structured.tile_using_forall %{{.*}} tile_sizes [128, 0]
+// CHECK-COUNT-4: tg.codegen = "op{{[0-3]}}", tg.planned
+// The split handle holds the ops in IR order: the division (op0) comes last.
+// CHECK: %[[PLANNED:.*]] = transform.structured.match attributes {tg.planned}
+// CHECK-NEXT: %[[OPS:.*]]:4 = transform.split_handle %[[PLANNED]]
+// CHECK-NEXT: %{{.*}}, %[[FORALL:.*]] = transform.structured.tile_using_forall %[[OPS]]#3 tile_sizes [128, 0]
 // CHECK-NEXT: %{{.*}}, %[[ROWS:.*]] = transform.structured.tile_using_for %{{.*}} tile_sizes [8, 0]
 // CHECK: transform.structured.fuse_into_containing_op %{{.*}} into %[[FORALL]]
 // CHECK-COUNT-2: transform.structured.fuse_into_containing_op

@@ -70,3 +70,14 @@ def test_a_gpu_workload_runs_for_tgraph_on_the_emulated_gpu(emulated_gpu):
     assert cells["tgraph"]["status"] == "ok" and cells["tgraph"]["check_ok"], cells
     measure.time_round_robin(calls, cells, 2, 1, 1.0, 0.0)
     assert cells["tgraph"]["reps"] == 2
+
+
+def test_compile_chain_row_measures_tgraph_only():
+    """The compile-time row on a short chain: tgraph compiles it in a fresh process and its loss
+    matches numpy's; the other systems are n/a."""
+    import compile_chain
+
+    cells = compile_chain.measure(["tgraph", "numpy"], 1, 1e-3, length=20)
+    assert cells["numpy"] == {"status": "n/a"}
+    assert cells["tgraph"]["status"] == "ok" and cells["tgraph"]["check_ok"], cells
+    assert cells["tgraph"]["reps"] == 1
