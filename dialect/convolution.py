@@ -171,6 +171,8 @@ def _avg_pool_transpose(em, ct, x, result, kernel, stride, padding):
     """avg_pool2d is a depthwise conv2d with a constant kernel of 1/(kh*kw), which flipping and
     swapping leave unchanged: its transpose is that kernel's transposed convolution."""
     channels = shape_of(x)[1]
+    if channels == 0:  # no channels: no group to convolve (groups=0 is not a convolution), and nothing to do
+        return em.zeros_like(x)
     weight = em.splat(value=1.0 / (kernel[0] * kernel[1]), shape=(channels, 1) + tuple(kernel), dtype=dtype_of(x))
     return _transposed_conv(em, ct, weight, shape_of(x), stride, padding, (1, 1), (1, 1), channels)
 

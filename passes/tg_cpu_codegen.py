@@ -303,6 +303,16 @@ def _vector_types(op):
     return all(str(getattr(v.type, "element_type", "")) in ("f32", "f64", "i32", "i64") for v in op.operands)
 
 
+def _outputs_in_loop_order(op):
+    """Whether every output of a multi-result op is written in loop order (identity map). Fusion can
+    give one op a transposed output beside a plain one (x^T from the outer product x y^T); the
+    vector patterns applied after vectorizing such an op never reach a fixed point (the compile hung)."""
+    if len(op.results) < 2:
+        return True
+    maps = list(ir.ArrayAttr(op.attributes["indexing_maps"]))[len(op.operands) - len(op.results):]
+    return all(ir.AffineMapAttr(m).value == ir.AffineMap.get_identity(ir.AffineMapAttr(m).value.n_dims) for m in maps)
+
+
 def vectorizable(nest):
     # Gathers (tensor.extract at computed indices) and reversed or offset indexing: left to loops.
     return nest.plain_maps and "tensor.extract" not in nest.body and all(s > 0 for s in nest.sizes)
@@ -471,7 +481,7 @@ class PlanCpuCodegen(ModulePass):
             nest = loop_nest(op) if op.name.startswith("linalg.") else None
             if nest is None or not vectorizable(nest) or not nest.sizes:
                 return ir.WalkResult.ADVANCE
-            if not _vector_types(op):
+            if not _vector_types(op) or not _outputs_in_loop_order(op):
                 return ir.WalkResult.ADVANCE
             tag = f"op{count}"
             mark = len(script.lines)
