@@ -163,8 +163,8 @@ def run_pipeline(module, pipeline, log, what):
 
 def llvm_translation_check(module, what):
     """A TGraphError naming the first op that LLVM translation cannot take (anything outside the
-    LLVM and OpenMP dialects, which translate), with its location: the JIT would fail with a bare
-    RuntimeError."""
+    LLVM and OpenMP dialects, which translate), with its location: run when the JIT failed, whose
+    own error is a bare RuntimeError."""
     leftover = []
 
     def visit(op):
@@ -270,12 +270,17 @@ def threads_for(requested=None):
 _CHECKED_ALLOCATION = 256 << 20
 
 
-def _malloc_succeeds(size):
+@functools.lru_cache(maxsize=None)
+def _libc():
     libc = ctypes.CDLL(None)
     libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
     libc.free.argtypes = [ctypes.c_void_p]
-    pointer = libc.malloc(size)
-    libc.free(pointer)
+    return libc
+
+
+def _malloc_succeeds(size):
+    pointer = _libc().malloc(size)
+    _libc().free(pointer)
     return bool(pointer)
 
 
@@ -352,12 +357,12 @@ class CpuExecutable:
         self.allocations = tuple(ir.IntegerAttr(attributes[k]).value if k in attributes else 0 for k in (LARGEST, TOTAL))
         runtime = [openmp_runtime()] if self.threads > 1 else []
         what = f"@{self.name} for the CPU"
-        llvm_translation_check(self._module, what)
         # O2: the vector code is already shaped by the codegen strategies; O3 took about 15% longer
         # to compile (the MLP step: 0.68 s vs 0.60 s cold) and ran no faster on the benchmarks.
         try:
             self._engine = execution_engine.ExecutionEngine(self._module, opt_level=2, shared_libs=runtime)
         except RuntimeError as err:
+            llvm_translation_check(self._module, what)  # names an op left unlowered, if that is why
             raise TGraphError(f"cannot compile {what}: the LLVM JIT failed: {err} (its message is above)") from None
         # Symbols the JIT cannot resolve surface here, as a missing function, not later as a crash.
         if not self._engine.raw_lookup(symbol):

@@ -1,5 +1,6 @@
 """Element types and input specs: `tgraph.f32[3, 4]` is a TensorSpec of shape (3, 4)."""
 
+import math
 from dataclasses import dataclass
 
 import ml_dtypes
@@ -59,12 +60,9 @@ class TensorSpec:
             raise TGraphTypeError(f"unknown element type {self.dtype!r}; use one of {', '.join(NUMPY_DTYPES)}")
         if any(d < 0 for d in self.shape):
             raise TGraphError(f"negative dimension in shape {self.shape}")
-        count = 1
-        for d in self.shape:
-            count *= d
-        if count * NUMPY_DTYPES[self.dtype].itemsize >= MAX_BYTES:
-            raise TGraphError(f"shape {self.shape} of {self.dtype} has {count} elements: its size in bytes does not "
-                              "fit in a signed 64-bit integer")
+        if self.size * NUMPY_DTYPES[self.dtype].itemsize >= MAX_BYTES:
+            raise TGraphError(f"shape {self.shape} of {self.dtype} has {self.size} elements: its size in bytes does "
+                              "not fit in a signed 64-bit integer")
 
     @property
     def rank(self):
@@ -72,10 +70,7 @@ class TensorSpec:
 
     @property
     def size(self):
-        count = 1
-        for d in self.shape:
-            count *= d
-        return count
+        return math.prod(self.shape)  # Python ints: never wraps as an int64 product would
 
     @property
     def np_dtype(self):

@@ -3,6 +3,8 @@
 import pathlib
 import re
 
+import numpy as np
+
 README = pathlib.Path(__file__).parents[2] / "README.md"
 
 
@@ -29,3 +31,10 @@ def test_readme_compiled_example_runs(capsys):
     exec(compile(blocks("python")[2], "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "(64, 10) output 0: max |compiled - interpreter|" in out and "linalg.generic and" in out
+
+
+def test_readme_misuse_example_runs(capsys):
+    exec(compile(blocks("python")[3], "README.md", "exec"), {})
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert abs(float(lines[0]) - np.log(4)) < 1e-6 and lines[1] == "nan"
+    assert "input 1 ('labels') holds 4294967297, which does not fit in i32" in lines[2]
