@@ -62,8 +62,23 @@ def tensor_type(spec):
     return ir.RankedTensorType.get(list(spec.shape), element_type(spec.dtype))
 
 
+_SPECS = {}  # MLIR type -> TensorSpec: types are uniqued per context (equal and hashed by pointer)
+_SPECS_MAX = 65536  # the entries keep their contexts alive: bound them (contexts are one per thread)
+
+
 def spec_of(mlir_type):
-    """TensorSpec of an MLIR type; VerifyError unless it is a static ranked tensor of a tg element type."""
+    """TensorSpec of an MLIR type; VerifyError unless it is a static ranked tensor of a tg element type.
+    The verifier asks this for every operand of every op: the answer is remembered per type."""
+    spec = _SPECS.get(mlir_type)
+    if spec is None:
+        spec = _spec_of(mlir_type)
+        if len(_SPECS) >= _SPECS_MAX:
+            _SPECS.clear()
+        _SPECS[mlir_type] = spec
+    return spec
+
+
+def _spec_of(mlir_type):
     require(isinstance(mlir_type, ir.RankedTensorType), f"expected a ranked tensor, got {mlir_type}")
     t = mlir_type
     require(t.has_static_shape, f"expected a static shape, got {mlir_type}")

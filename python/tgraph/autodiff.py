@@ -22,9 +22,14 @@ def _copy(graph):
 
 
 def _run(module, passes, graph_name):
-    pm = build_pass_manager(list(passes) + ["tg-simplify", "canonicalize", "cse"])
     try:
-        pm.run(module.operation)
+        # The verifier after every pass was most of the time: verify what the AD passes generated
+        # (before anything else reads it), and the cleaned-up result.
+        for stage in (list(passes), ["tg-simplify", "canonicalize", "cse"]):
+            pm = build_pass_manager(stage)
+            pm.enable_verifier(False)
+            pm.run(module.operation)
+            module.operation.verify()
     except ir.MLIRError as err:
         details = "; ".join(f"{d.location}: {d.message}" for d in err.error_diagnostics) or str(err)
         raise TGraphError(f"differentiating @{graph_name} failed: {details}") from None
