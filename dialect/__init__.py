@@ -1,7 +1,9 @@
 """The `tg` dialect: typed tensor-graph ops on static ranked tensors.
 
-The op list below is the one list of all ops. Each family module holds the definitions
-(result-type rule, verifier, reference semantics) of its ops."""
+Each family module holds the whole record of each of its ops (`defop`: result-type rule, reference
+semantics, scalar body or lowering rule, foldability, approximations, public builder; JVP and VJP
+rules beside it). Every other table -- the op list, the lowering rules, what tg-simplify folds,
+what tg-approximate-math expands, the elementwise builders of the API -- is derived from `OPS`."""
 
 import os
 import threading
@@ -11,29 +13,7 @@ from tgraph.mlir import ir, passmanager
 from . import constants, elementwise, shape, reduction, contraction, convolution, indexing, conversion, random  # noqa: F401
 from .core import OPS, TG, OpDef, VerifyError, create, spec_of, tensor_type, element_type  # noqa: F401
 
-ALL_OPS = [
-    # constants
-    "constant", "splat",
-    # elementwise unary
-    "neg", "abs", "exp", "log", "sqrt", "rsqrt", "tanh", "sigmoid", "relu", "sin", "cos", "softplus",
-    # elementwise binary, compare, select
-    "add", "sub", "mul", "div", "pow", "maximum", "minimum", "compare", "select",
-    # shape
-    "broadcast_in_dim", "reshape", "transpose", "reverse", "slice", "concat", "pad",
-    # reductions
-    "reduce_sum", "reduce_max",
-    # contraction
-    "dot_general",
-    # convolution and pooling
-    "conv2d", "max_pool2d", "avg_pool2d",
-    # indexing
-    "gather", "scatter_add",
-    # conversion
-    "cast", "stop_gradient",
-    # random
-    "random_uniform", "bernoulli",
-]
-assert list(OPS) == ALL_OPS, f"op list and definitions differ: {set(OPS) ^ set(ALL_OPS)}"
+ALL_OPS = list(OPS)  # every op, in definition order (family by family, as imported above)
 
 IRDL_FILE = os.path.join(os.path.dirname(__file__), "tg.irdl.mlir")
 REFERENCE_FILE = os.path.join(os.path.dirname(__file__), "OPS.md")

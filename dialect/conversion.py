@@ -41,7 +41,7 @@ def round_to_odd_f32(x):
 defop("cast", "conversion", ("x",), lambda specs, dtype: TensorSpec(specs[0].shape, dtype), _cast,
       attrs={"dtype": ELEMENT_TYPE},
       doc="convert to `dtype`: floats round to nearest; float to integer truncates toward zero, "
-          "saturates, NaN -> 0; to i1 means != 0")
+          "saturates, NaN -> 0; to i1 means != 0", foldable=True)
 defop("stop_gradient", "conversion", ("x",), lambda specs: specs[0], lambda x: x,
       doc="the identity, but differentiation sees a constant (PyTorch's detach)")
 

@@ -45,15 +45,16 @@ class _DenseArrayAttr(ir.Attribute):
     attr_name = "builtin.dense_array"
 
 
-_TYPE_CACHE = {}
+_TYPE_CACHE = {}  # (context, name) -> type: keyed by the context itself (an id could be reused)
 
 
 def element_type(name):
     """The MLIR element type for 'f32', 'i1', ... in the current context."""
-    ctx = ir.Context.current
-    key = (id(ctx), name)
+    key = (ir.Context.current, name)
     t = _TYPE_CACHE.get(key)
     if t is None:
+        if len(_TYPE_CACHE) >= _SPECS_MAX:
+            _TYPE_CACHE.clear()
         t = _TYPE_CACHE[key] = ir.Type.parse(name)
     return t
 
@@ -151,6 +152,18 @@ class OpDef:
     vjp: Callable = None  # (em, primals, active, ct, result, **attrs) -> a cotangent (or None) per operand
     differentiable: bool = True  # False: the result is a constant to differentiation (defzero)
     derivative_note: str = ""  # a convention at a kink or tie, for the op reference
+    # Lowering: an elementwise op gives scalar bodies (float_body on f16/bf16/f32/f64 values, f16
+    # and bf16 computed in f32; int_body on integers), each `body(*scalars, **attrs) -> Value` in
+    # arith/math; tg-to-linalg wraps them in one parallel linalg.generic. Other ops give `lowering`,
+    # `rule(out spec, *operand Values, **attrs) -> Value` on tensors (see passes/lowering).
+    float_body: Callable = None
+    int_body: Callable = None
+    lowering: Callable = None
+    # math dialect op -> `expansion(ArithEmitter, *operands) -> Value`: what tg-approximate-math
+    # emits for a math op of this op's body that LLVM has no vectorizable lowering for.
+    approximations: dict = field(default_factory=dict)
+    foldable: bool = False  # tg-simplify may fold it on splat constants (through `interpret`)
+    public: str = ""  # the tgraph function that builds it, when generated from this record (ops.py)
 
     @property
     def full_name(self):
@@ -213,9 +226,10 @@ def _make_op_class(opdef):
     return type(class_name, (TG.Operation,), namespace, name=opdef.name, traits=[ext.Pure])
 
 
-def defop(name, family, operands, infer, interpret, attrs=None, doc=""):
+def defop(name, family, operands, infer, interpret, attrs=None, doc="", **facts):
+    """Define tg.`name`; `facts` are OpDef's other fields (float_body, lowering, foldable, public, ...)."""
     assert name not in OPS, f"tg.{name} defined twice"
-    opdef = OpDef(name, family, tuple(operands), infer, interpret, dict(attrs or {}), doc)
+    opdef = OpDef(name, family, tuple(operands), infer, interpret, dict(attrs or {}), doc, **facts)
     opdef.op_class = _make_op_class(opdef)
     OPS[name] = opdef
     return opdef

@@ -5,6 +5,7 @@ import numpy as np
 from .ad import convention, defelementwise, defjvp, deflinear, defvjp, defzero, dtype_of
 from .core import OPS, STR, defop, require, same_as_first
 from tgraph.dtypes import TensorSpec
+from tgraph.mlir import arith, ir, math
 
 
 def _sigmoid(x):
@@ -13,35 +14,76 @@ def _sigmoid(x):
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
-# name -> (reference, accepts integers, doc)
-UNARY = {
-    "neg": (np.negative, True, "-x"),
-    "abs": (np.abs, True, "|x|"),
-    "exp": (np.exp, False, "e^x"),
-    "log": (np.log, False, "natural logarithm; -inf at 0, NaN below"),
-    "sqrt": (np.sqrt, False, "square root"),
-    "rsqrt": (lambda x: 1 / np.sqrt(x), False, "1 / sqrt(x)"),
-    "tanh": (np.tanh, False, "hyperbolic tangent"),
-    "sigmoid": (_sigmoid, False, "1 / (1 + e^-x)"),
-    "relu": (lambda x: np.maximum(x, np.zeros((), x.dtype)), True, "max(x, 0)"),
-    "sin": (np.sin, False, "sine"),
-    "cos": (np.cos, False, "cosine"),
-    "softplus": (lambda x: np.logaddexp(np.zeros((), x.dtype), x), False, "log(1 + e^x), computed stably"),
-}
-for _name, (_fn, _ints, _doc) in UNARY.items():
-    defop(_name, "elementwise", ("x",), same_as_first(ints=_ints), _fn, doc=_doc)
+# ----------------------------------------------------------------------------- scalar bodies
+# What each op computes on one element, in arith/math (tg-to-linalg wraps a body in a parallel
+# linalg.generic; f16 and bf16 arrive widened to f32).
+def const_like(x, value):
+    """An arith.constant of `value` with x's (scalar) type."""
+    t = x.type
+    attr = ir.FloatAttr.get(t, float(value)) if isinstance(t, ir.FloatType) else ir.IntegerAttr.get(t, int(value))
+    return arith.constant(t, attr)
 
-BINARY = {
-    "add": (np.add, True, "x + y"),
-    "sub": (np.subtract, True, "x - y"),
-    "mul": (np.multiply, True, "x * y"),
-    "div": (np.divide, False, "x / y (IEEE: x/0 is ±inf or NaN)"),
-    "pow": (np.power, False, "x ** y; NaN for a negative x and a non-integer y"),
-    "maximum": (np.maximum, True, "the larger of x and y; NaN if either is NaN"),
-    "minimum": (np.minimum, True, "the smaller of x and y; NaN if either is NaN"),
+
+def _sigmoid_body(x):
+    # Split by sign so exp never overflows (as the reference does).
+    e = math.exp(arith.negf(math.absf(x)))
+    one = const_like(x, 1.0)
+    denominator = arith.addf(one, e)
+    positive = arith.cmpf(arith.CmpFPredicate.OGE, x, const_like(x, 0.0))
+    return arith.select(positive, arith.divf(one, denominator), arith.divf(e, denominator))
+
+
+def _log1p_body(u):
+    """log(1 + u) without the cancellation of the naive form: log(w) * u / (w - 1) with w = 1 + u
+    is exact to a few ulps (Goldberg); LLVM's own lowering of math.log1p is the naive form."""
+    w = arith.addf(const_like(u, 1.0), u)
+    d = arith.subf(w, const_like(u, 1.0))
+    tiny = arith.cmpf(arith.CmpFPredicate.OEQ, d, const_like(u, 0.0))
+    return arith.select(tiny, u, arith.mulf(math.log(w), arith.divf(u, d)))
+
+
+def _softplus_body(x):
+    """log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow, exact at +-inf."""
+    return arith.addf(arith.maximumf(x, const_like(x, 0.0)), _log1p_body(math.exp(arith.negf(math.absf(x)))))
+
+
+# ----------------------------------------------------------------------------- definitions
+# name -> (public name, reference, float body, integer body (None: floats only), doc)
+UNARY = {
+    "neg": ("negative", np.negative, arith.negf, lambda x: arith.subi(const_like(x, 0), x), "-x"),
+    "abs": ("abs", np.abs, math.absf, math.absi, "|x|"),
+    "exp": ("exp", np.exp, math.exp, None, "e^x"),
+    "log": ("log", np.log, math.log, None, "natural logarithm; -inf at 0, NaN below"),
+    "sqrt": ("sqrt", np.sqrt, math.sqrt, None, "square root"),
+    "rsqrt": ("rsqrt", lambda x: 1 / np.sqrt(x), lambda x: arith.divf(const_like(x, 1.0), math.sqrt(x)), None,
+              "1 / sqrt(x)"),  # as the reference: 1 / sqrt(x)
+    "tanh": ("tanh", np.tanh, math.tanh, None, "hyperbolic tangent"),
+    "sigmoid": ("sigmoid", _sigmoid, _sigmoid_body, None, "1 / (1 + e^-x)"),
+    # maximumf propagates NaN, as np.maximum
+    "relu": ("relu", lambda x: np.maximum(x, np.zeros((), x.dtype)), lambda x: arith.maximumf(x, const_like(x, 0.0)),
+             lambda x: arith.maxsi(x, const_like(x, 0)), "max(x, 0)"),
+    "sin": ("sin", np.sin, math.sin, None, "sine"),
+    "cos": ("cos", np.cos, math.cos, None, "cosine"),
+    "softplus": ("softplus", lambda x: np.logaddexp(np.zeros((), x.dtype), x), _softplus_body, None,
+                 "log(1 + e^x), computed stably"),
 }
-for _name, (_fn, _ints, _doc) in BINARY.items():
-    defop(_name, "elementwise", ("lhs", "rhs"), same_as_first(ints=_ints), _fn, doc=_doc)
+for _name, (_public, _fn, _float, _int, _doc) in UNARY.items():
+    defop(_name, "elementwise", ("x",), same_as_first(ints=_int is not None), _fn, doc=_doc,
+          float_body=_float, int_body=_int, foldable=True, public=_public)
+
+# NaN-propagating maximumf/minimumf, as np.maximum/minimum
+BINARY = {
+    "add": ("add", np.add, arith.addf, arith.addi, "x + y"),
+    "sub": ("subtract", np.subtract, arith.subf, arith.subi, "x - y"),
+    "mul": ("multiply", np.multiply, arith.mulf, arith.muli, "x * y"),
+    "div": ("divide", np.divide, arith.divf, None, "x / y (IEEE: x/0 is ±inf or NaN)"),
+    "pow": ("power", np.power, math.powf, None, "x ** y; NaN for a negative x and a non-integer y"),
+    "maximum": ("maximum", np.maximum, arith.maximumf, arith.maxsi, "the larger of x and y; NaN if either is NaN"),
+    "minimum": ("minimum", np.minimum, arith.minimumf, arith.minsi, "the smaller of x and y; NaN if either is NaN"),
+}
+for _name, (_public, _fn, _float, _int, _doc) in BINARY.items():
+    defop(_name, "elementwise", ("lhs", "rhs"), same_as_first(ints=_int is not None), _fn, doc=_doc,
+          float_body=_float, int_body=_int, foldable=True, public=_public)
 
 COMPARE_DIRECTIONS = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
                       "eq": np.equal, "ne": np.not_equal}
@@ -55,9 +97,26 @@ def _infer_compare(specs, direction):
     return TensorSpec(lhs.shape, "i1")
 
 
+# NaN compares false except under `ne` (numpy's semantics: ordered predicates, unordered ne).
+FLOAT_PREDICATES = {"lt": "OLT", "le": "OLE", "gt": "OGT", "ge": "OGE", "eq": "OEQ", "ne": "UNE"}
+SIGNED_PREDICATES = {"lt": "slt", "le": "sle", "gt": "sgt", "ge": "sge", "eq": "eq", "ne": "ne"}
+# i1 is unsigned: false < true (as numpy's bool), while signed i1 true is -1.
+UNSIGNED_PREDICATES = {"lt": "ult", "le": "ule", "gt": "ugt", "ge": "uge", "eq": "eq", "ne": "ne"}
+
+
+def _compare_float(a, b, direction):
+    return arith.cmpf(getattr(arith.CmpFPredicate, FLOAT_PREDICATES[direction]), a, b)
+
+
+def _compare_int(a, b, direction):
+    table = UNSIGNED_PREDICATES if ir.IntegerType(a.type).width == 1 else SIGNED_PREDICATES
+    return arith.cmpi(getattr(arith.CmpIPredicate, table[direction]), a, b)
+
+
 defop("compare", "elementwise", ("lhs", "rhs"), _infer_compare,
       lambda x, y, direction: COMPARE_DIRECTIONS[direction](x, y), attrs={"direction": STR},
-      doc="elementwise comparison to i1; `direction` is lt, le, gt, ge, eq or ne")
+      doc="elementwise comparison to i1; `direction` is lt, le, gt, ge, eq or ne",
+      float_body=_compare_float, int_body=_compare_int)
 
 
 def _infer_select(specs):
@@ -69,7 +128,7 @@ def _infer_select(specs):
 
 
 defop("select", "elementwise", ("pred", "on_true", "on_false"), _infer_select, np.where,
-      doc="on_true where pred, else on_false")
+      doc="on_true where pred, else on_false", float_body=arith.select, int_body=arith.select)
 
 
 # ----------------------------------------------------------------------------- derivatives

@@ -18,8 +18,7 @@ from .base import ModulePass
 from .pipeline import register_pass
 
 SHAPE_OPS = {"broadcast_in_dim", "reshape", "transpose", "reverse"}
-FOLDABLE = {"neg", "abs", "exp", "log", "sqrt", "rsqrt", "tanh", "sigmoid", "relu", "sin", "cos", "softplus",
-            "add", "sub", "mul", "div", "pow", "maximum", "minimum", "cast"}
+FOLDABLE = {name for name, opdef in OPS.items() if opdef.foldable}  # from the op records
 # (op, constant, its operand position) -> the identity's result: "other" operand, or "neg" of it
 IDENTITIES = {("mul", 1.0, 0): "other", ("mul", 1.0, 1): "other", ("div", 1.0, 1): "other",
               ("add", 0.0, 0): "other", ("add", 0.0, 1): "other", ("sub", 0.0, 1): "other", ("sub", 0.0, 0): "neg"}

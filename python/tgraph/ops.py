@@ -11,10 +11,9 @@ from . import dtypes
 from .dtypes import TensorSpec
 from .errors import TGraphError, TGraphTypeError, user_facing
 from .graph import Var
+from tgraph.dialect import OPS
 
-__all__ = [
-    "exp", "log", "tanh", "sigmoid", "relu", "sqrt", "rsqrt", "abs", "sin", "cos", "softplus", "negative",
-    "add", "subtract", "multiply", "divide", "power", "maximum", "minimum",
+__all__ = [  # and the generated elementwise functions (_GENERATED), appended below
     "less", "less_equal", "greater", "greater_equal", "equal", "not_equal", "where", "clip",
     "sum", "mean", "max", "min", "reshape", "transpose", "flip", "broadcast_to", "concatenate", "pad", "slice",
     "matmul", "dot_general", "conv2d", "max_pool2d", "avg_pool2d", "embedding", "scatter_add",
@@ -143,34 +142,34 @@ def _normalize_axes(x, axis, opname):
 
 
 # ----------------------------------------------------------------------------- elementwise
-def _unary(opname):
+def _unary(opname, public, doc):
     @user_facing
     def fn(x):
-        return _var(x, opname).trace.emit(opname, [x])
+        return _var(x, public).trace.emit(opname, [x])
 
-    fn.__name__ = opname
-    fn.__doc__ = f"Elementwise tg.{opname}."
+    fn.__name__ = fn.__qualname__ = public
+    fn.__doc__ = f"Elementwise tg.{opname}: {doc}."
     return fn
 
 
-exp, log, tanh, sigmoid, relu, sqrt, rsqrt, abs, sin, cos, softplus = (
-    _unary(n) for n in ("exp", "log", "tanh", "sigmoid", "relu", "sqrt", "rsqrt", "abs", "sin", "cos", "softplus"))
-negative = _unary("neg")
-
-
-def _binary(opname, public):
+def _binary(opname, public, doc):
     @user_facing
     def fn(x, y):
         return _elementwise(opname, x, y, public=public)
 
-    fn.__name__ = public
-    fn.__doc__ = f"Elementwise tg.{opname}, with numpy broadcasting."
+    fn.__name__ = fn.__qualname__ = public
+    fn.__doc__ = f"Elementwise tg.{opname}, with numpy broadcasting: {doc}."
     return fn
 
 
-add, subtract, multiply, divide, power, maximum, minimum = (
-    _binary(op, name) for op, name in (("add", "add"), ("sub", "subtract"), ("mul", "multiply"), ("div", "divide"),
-                                        ("pow", "power"), ("maximum", "maximum"), ("minimum", "minimum")))
+# One function per elementwise op record that names its public builder (exp, negative, subtract, ...).
+_GENERATED = []
+for _opdef in OPS.values():
+    if _opdef.public:
+        _make = _unary if len(_opdef.operands) == 1 else _binary
+        globals()[_opdef.public] = _make(_opdef.name, _opdef.public, _opdef.doc)
+        _GENERATED.append(_opdef.public)
+__all__ += _GENERATED
 
 
 def _comparison(direction, public):

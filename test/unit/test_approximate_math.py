@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 
 import tgraph as tg
+import op_table
 from tgraph import dialect
 from tgraph.mlir import execution_engine, ir
 from tgraph.passes import build_pass_manager
 from tgraph.passes.pipeline import expand, parse_pipeline
-from tgraph.passes.tg_approximate_math import TWO_OVER_PI_BITS
+from tgraph.dialect.approximations import TWO_OVER_PI_BITS
 
 PASS = "tg-approximate-math"
 REFERENCE = {"exp": np.exp, "expm1": np.expm1, "log": np.log, "log1p": np.log1p, "tanh": np.tanh,
@@ -266,8 +267,8 @@ def test_low_precision_is_computed_in_f32(dtype):
         assert close.all(), (op, xs[0][~close][:5], got[~close][:5], want[~close][:5])
 
 
-TG_FUNCTIONS = {"exp": tg.exp, "log": tg.log, "tanh": tg.tanh, "sigmoid": tg.sigmoid, "softplus": tg.softplus,
-                "sin": tg.sin, "cos": tg.cos, "power": lambda x: tg.power(x, x * 0.5)}
+# Every unary op of the op table, and power.
+TG_FUNCTIONS = dict({name: fn for name, (fn, _, _) in op_table.UNARY.items()}, power=lambda x: tg.power(x, x * 0.5))
 
 
 @pytest.mark.parametrize("name", sorted(TG_FUNCTIONS))

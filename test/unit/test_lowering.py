@@ -10,9 +10,12 @@ import pytest
 
 import tgraph as tg
 from tgraph.backend_cpu import CpuExecutable
-from tgraph.dialect import ALL_OPS
+from tgraph.dialect import ALL_OPS, OPS
 from tgraph.passes.lowering import RULES
+from tgraph.passes.tg_approximate_math import EXPANSIONS
+from tgraph.passes.tg_simplify import FOLDABLE
 from tgraph.passes.tg_cpu_codegen import host_vector_width
+import op_table
 from op_table import CASES
 
 RTOL = {"f16": 1e-3, "bf16": 1e-2, "f32": 1e-5, "f64": 1e-12}
@@ -46,6 +49,22 @@ def check(graph, *args, exact=False, compile=CpuExecutable):
 def test_every_op_has_a_lowering_rule():
     assert [op for op in ALL_OPS if op not in RULES] == []
     assert [op for op in RULES if op not in ALL_OPS] == []
+
+
+def test_every_op_record_is_complete():
+    """The facts downstream tables are derived from: elementwise ops have a scalar body (and no
+    second rule), arithmetic ones are foldable and have their public builder; the expansions
+    tg-approximate-math derives from the records are for math ops."""
+    for name, opdef in OPS.items():
+        assert opdef.float_body is None or opdef.lowering is None, f"tg.{name} has a body and a rule"
+        if opdef.family == "elementwise":
+            assert opdef.float_body is not None, f"tg.{name} has no scalar body"
+            assert opdef.foldable == (name not in ("compare", "select")), f"tg.{name}: foldable"
+        if opdef.public:
+            assert getattr(tg, opdef.public).__name__ == opdef.public, name
+        assert all(k.startswith("math.") for k in opdef.approximations), name
+    assert {n for n, o in OPS.items() if o.foldable} == FOLDABLE
+    assert set(EXPANSIONS) >= {k for o in OPS.values() for k in o.approximations}
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
@@ -88,8 +107,7 @@ def test_forced_vector_width_reaches_the_codegen_and_the_instruction_set(monkeyp
 
 # ----------------------------------------------------------------------------- edge cases
 SPECIALS = [0.0, -0.0, 1.0, -1.5, 2.5, np.nan, np.inf, -np.inf, 1e-30, 30.0, -100.0, 700.0]
-UNARY = (tg.exp, tg.log, tg.sqrt, tg.rsqrt, tg.tanh, tg.sigmoid, tg.relu, tg.softplus, tg.abs, tg.negative, tg.sin,
-         tg.cos)
+UNARY = tuple(fn for fn, _, _ in op_table.UNARY.values())  # every unary op of the op table
 
 
 @pytest.mark.parametrize("dtype", ["f32", "f64", "f16", "bf16"])
