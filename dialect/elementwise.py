@@ -39,7 +39,8 @@ def _log1p_body(u):
     w = arith.addf(const_like(u, 1.0), u)
     d = arith.subf(w, const_like(u, 1.0))
     tiny = arith.cmpf(arith.CmpFPredicate.OEQ, d, const_like(u, 0.0))
-    return arith.select(tiny, u, arith.mulf(math.log(w), arith.divf(u, d)))
+    infinite = arith.cmpf(arith.CmpFPredicate.OEQ, w, const_like(u, float("inf")))  # else inf / inf
+    return arith.select(arith.ori(tiny, infinite), u, arith.mulf(math.log(w), arith.divf(u, d)))
 
 
 def _softplus_body(x):
@@ -66,6 +67,7 @@ UNARY = {
     "cos": ("cos", np.cos, math.cos, None, "cosine"),
     "softplus": ("softplus", lambda x: np.logaddexp(np.zeros((), x.dtype), x), _softplus_body, None,
                  "log(1 + e^x), computed stably"),
+    "log1p": ("log1p", np.log1p, _log1p_body, None, "log(1 + x), accurate for small x"),
 }
 for _name, (_public, _fn, _float, _int, _doc) in UNARY.items():
     defop(_name, "elementwise", ("x",), same_as_first(ints=_int is not None), _fn, doc=_doc,
@@ -158,6 +160,7 @@ defelementwise("relu", lambda em, x, y: em.cast(em.compare(x, em.zeros_like(x), 
 defelementwise("sin", lambda em, x, y: em.cos(x))
 defelementwise("cos", lambda em, x, y: em.neg(em.sin(x)))
 defelementwise("softplus", lambda em, x, y: em.sigmoid(x))
+defelementwise("log1p", lambda em, x, y: em.div(em.full_like(x, 1.0), em.add(em.full_like(x, 1.0), x)))
 
 # add and sub pass a tangent or cotangent through, negated for sub's rhs: one rule serves both modes
 # and a missing operand costs nothing (no add of zeros).
