@@ -43,6 +43,23 @@ def _log1p_body(u):
     return arith.select(arith.ori(tiny, infinite), u, arith.mulf(math.log(w), arith.divf(u, d)))
 
 
+def _expm1_body(x):
+    """e^x - 1: math.expm1 for f32 (tg-approximate-math expands it); for f64, where LLVM's lowering
+    of math.expm1 is the naive exp(x) - 1, Kahan's (u - 1) x / log u with u = e^x, exact to a few
+    ulps; u = 1 gives x, u = 0 gives -1 and u = inf gives inf."""
+    if not isinstance(x.type, ir.F64Type):
+        return math.expm1(x)
+    u = math.exp(x)
+    one = const_like(x, 1.0)
+    um1 = arith.subf(u, one)
+    kahan = arith.mulf(um1, arith.divf(x, math.log(u)))
+    exact = arith.ori(arith.cmpf(arith.CmpFPredicate.OEQ, u, one),
+                      arith.cmpf(arith.CmpFPredicate.OEQ, u, const_like(x, float("inf"))))
+    exact_value = arith.select(arith.cmpf(arith.CmpFPredicate.OEQ, u, one), x, u)
+    result = arith.select(arith.cmpf(arith.CmpFPredicate.OEQ, um1, const_like(x, -1.0)), um1, kahan)
+    return arith.select(exact, exact_value, result)
+
+
 def _softplus_body(x):
     """log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow, exact at +-inf."""
     return arith.addf(arith.maximumf(x, const_like(x, 0.0)), _log1p_body(math.exp(arith.negf(math.absf(x)))))
@@ -68,6 +85,7 @@ UNARY = {
     "softplus": ("softplus", lambda x: np.logaddexp(np.zeros((), x.dtype), x), _softplus_body, None,
                  "log(1 + e^x), computed stably"),
     "log1p": ("log1p", np.log1p, _log1p_body, None, "log(1 + x), accurate for small x"),
+    "expm1": ("expm1", np.expm1, _expm1_body, None, "e^x - 1, accurate for small x"),
 }
 for _name, (_public, _fn, _float, _int, _doc) in UNARY.items():
     defop(_name, "elementwise", ("x",), same_as_first(ints=_int is not None), _fn, doc=_doc,
@@ -161,6 +179,7 @@ defelementwise("sin", lambda em, x, y: em.cos(x))
 defelementwise("cos", lambda em, x, y: em.neg(em.sin(x)))
 defelementwise("softplus", lambda em, x, y: em.sigmoid(x))
 defelementwise("log1p", lambda em, x, y: em.div(em.full_like(x, 1.0), em.add(em.full_like(x, 1.0), x)))
+defelementwise("expm1", lambda em, x, y: em.add(y, em.full_like(x, 1.0)))
 
 # add and sub pass a tangent or cotangent through, negated for sub's rhs: one rule serves both modes
 # and a missing operand costs nothing (no add of zeros).

@@ -81,6 +81,7 @@ UNARY = {
     "cos": (tg.cos, np.cos, None),
     "softplus": (tg.softplus, lambda x: np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0), None),
     "log1p": (tg.log1p, lambda x: np.log(np.float64(1) + x.astype(np.float64)), "positive"),
+    "expm1": (tg.expm1, lambda x: np.exp(x.astype(np.float64)) - 1, None),
 }
 for (name, (fn, ref, domain)), shape, dtype in itertools.product(UNARY.items(), SHAPES, FLOATS):
     case(name, fn, [spec(shape, dtype)], ref, positive([shape]) if domain else None)
