@@ -69,7 +69,8 @@ def llvm_lowering(parallel=False):
         "convert-scf-to-cf",  # sin/cos choose their argument reduction per vector with an scf.if
         "arith-expand{include-bf16=true}",
         "convert-math-to-llvm",
-        "convert-math-to-libm",  # what neither expands nor LLVM lowers (f64 erf): a libm call
+        "convert-math-to-libm",  # what neither expands nor LLVM lowers (f64 erf): a libm call,
+        "convert-vector-to-llvm",  # per lane of a vector (the lanes' extracts and inserts)
         "convert-arith-to-llvm",
         "convert-cf-to-llvm",
         *(["convert-openmp-to-llvm"] if parallel else []),
