@@ -1,7 +1,10 @@
 """Elementwise ops: unary math, binary arithmetic on equal types, compare, select."""
 
+import math as pymath
+
 import numpy as np
 
+from .approximations import exp as exp_f32
 from .ad import convention, defelementwise, defjvp, deflinear, defvjp, defzero, dtype_of
 from .core import OPS, STR, defop, require, same_as_first
 from tgraph.dtypes import TensorSpec
@@ -65,6 +68,27 @@ def _softplus_body(x):
     return arith.addf(arith.maximumf(x, const_like(x, 0.0)), _log1p_body(math.exp(arith.negf(math.absf(x)))))
 
 
+# erf on f32 (f16, bf16): LLVM has no erf intrinsic, so tg-approximate-math expands math.erf with
+# this (f64 erf becomes a libm call). Fitted (least squares on Chebyshev nodes) to the exact erf:
+ERF_SMALL = (-9.728406622211161e-06, 0.0001128817411106108, -0.0008487267640007449, 0.005221261489485339,
+             -0.026865517442435156, 0.11283784111812713, -0.3761263859043038, 1.1283791670822856)  # erf(x)/x in x^2 on [0, 1]
+ERF_LARGE = (-6.582858080305097e-08, 3.0952046781253933e-06, -6.006879608032703e-05, 0.0006733375505703482,
+             -0.005021044759267782, 0.026999497114642307, -0.11090741702604077, -0.6310888680183772,
+             -1.1306044693934858, 0.00040050050127395966)  # log(erfc(t)) on [1, 4]
+
+
+def _erf_f32(b, x):
+    """Within 1.1 ulp: |x| < 1: |x| P(x^2) in f64, rounded once; else 1 - e^Q(|x|) (1 in f32 from
+    |x| = 3.92 on, so Q's argument is clamped to 4); then x's sign. NaN stays NaN."""
+    d = b.like(ir.F64Type.get())
+    ax = b.abs(x)
+    wide = arith.extf(d.float_type, ax)
+    small = arith.truncf(b.float_type, d.mul(wide, d.polynomial(d.mul(wide, wide), ERF_SMALL)))
+    large = b.sub(1.0, exp_f32(b, b.polynomial(b.clamp(ax, 1.0, 4.0), ERF_LARGE)))
+    value = b.select(b.cmp("olt", ax, 1.0), small, large)
+    return b.xor_sign(b.select(b.cmp("uno", x, x), x, value), x)
+
+
 # ----------------------------------------------------------------------------- definitions
 # name -> (public name, reference, float body, integer body (None: floats only), doc)
 UNARY = {
@@ -90,6 +114,9 @@ UNARY = {
 for _name, (_public, _fn, _float, _int, _doc) in UNARY.items():
     defop(_name, "elementwise", ("x",), same_as_first(ints=_int is not None), _fn, doc=_doc,
           float_body=_float, int_body=_int, foldable=True, public=_public)
+defop("erf", "elementwise", ("x",), same_as_first(ints=False), np.vectorize(pymath.erf, otypes=[np.float64]),
+      doc="the error function, 2/sqrt(pi) times the integral of e^-t^2 from 0 to x", float_body=math.erf,
+      approximations={"math.erf": _erf_f32}, foldable=True, public="erf")
 
 # NaN-propagating maximumf/minimumf, as np.maximum/minimum
 BINARY = {
@@ -180,6 +207,7 @@ defelementwise("cos", lambda em, x, y: em.neg(em.sin(x)))
 defelementwise("softplus", lambda em, x, y: em.sigmoid(x))
 defelementwise("log1p", lambda em, x, y: em.div(em.full_like(x, 1.0), em.add(em.full_like(x, 1.0), x)))
 defelementwise("expm1", lambda em, x, y: em.add(y, em.full_like(x, 1.0)))
+defelementwise("erf", lambda em, x, y: em.mul(em.full_like(x, 2 / pymath.sqrt(pymath.pi)), em.exp(em.neg(em.mul(x, x)))))
 
 # add and sub pass a tangent or cotangent through, negated for sub's rhs: one rule serves both modes
 # and a missing operand costs nothing (no add of zeros).

@@ -5,6 +5,7 @@ independent numpy reference. The references are written here, not taken from the
 interpreter rules, so checking one against the other means something."""
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -82,6 +83,7 @@ UNARY = {
     "softplus": (tg.softplus, lambda x: np.log1p(np.exp(-np.abs(x))) + np.maximum(x, 0), None),
     "log1p": (tg.log1p, lambda x: np.log(np.float64(1) + x.astype(np.float64)), "positive"),
     "expm1": (tg.expm1, lambda x: np.exp(x.astype(np.float64)) - 1, None),
+    "erf": (tg.erf, lambda x: np.array([math.erf(v) for v in np.ravel(x)]).reshape(np.shape(x)), None),
 }
 for (name, (fn, ref, domain)), shape, dtype in itertools.product(UNARY.items(), SHAPES, FLOATS):
     case(name, fn, [spec(shape, dtype)], ref, positive([shape]) if domain else None)
