@@ -123,9 +123,12 @@ def linear(x, weight, bias=None):
 
 @user_facing
 def gelu(x, approximate="tanh"):
-    """GELU, tanh approximation (tg has no erf op; approximate='tanh' is what GPT-2 and JAX's default use)."""
-    if approximate != "tanh":
-        raise TGraphError("gelu: only approximate='tanh' is available (tg has no erf op)")
+    """GELU: x Phi(x). approximate='tanh' (or True; GPT-2's and JAX's default) is the tanh form;
+    approximate='none' (or False; PyTorch's default) is exact, 0.5 x (1 + erf(x / sqrt 2))."""
+    if approximate in ("none", False):
+        return 0.5 * x * (1.0 + ops.erf(x * float(1 / np.sqrt(2.0))))
+    if approximate not in ("tanh", True):
+        raise TGraphError(f"gelu: approximate={approximate!r}; use 'tanh' (or True) or 'none' (or False, exact)")
     c = float(np.sqrt(2.0 / np.pi))
     return 0.5 * x * (1.0 + ops.tanh(c * (x + 0.044715 * x * x * x)))
 

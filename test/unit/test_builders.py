@@ -1,5 +1,7 @@
 """The numpy-like functions and composites, checked against numpy through the interpreter."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -19,6 +21,8 @@ COMPOSITES = [
     ("logsumexp", lambda x: tg.logsumexp(x, axis=1), lambda x: np.log(np.exp(x).sum(1))),
     ("logsumexp_keep", lambda x: tg.logsumexp(x, axis=-1, keepdims=True), lambda x: np.log(np.exp(x).sum(-1, keepdims=True))),
     ("gelu", tg.gelu, lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))),
+    ("gelu_exact", lambda x: tg.gelu(x, approximate=False),
+     lambda x: 0.5 * x * (1 + np.vectorize(math.erf)(x / np.sqrt(2)))),
     ("clip", lambda x: tg.clip(x, -0.5, 0.5), lambda x: np.clip(x, -0.5, 0.5)),
     ("mean_keep", lambda x: tg.mean(x, axis=(0, 1), keepdims=True), lambda x: x.mean((0, 1), keepdims=True)),
     ("layer_norm", tg.layer_norm, lambda x: (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5)),
@@ -30,6 +34,20 @@ COMPOSITES = [
 def test_composite(name, fn, ref):
     x = rng.standard_normal((4, 6))
     np.testing.assert_allclose(tg.trace(fn, [tg.f64[4, 6]])(x), ref(x), rtol=1e-12, atol=1e-12)
+
+
+def test_exact_gelu_compiled_as_pytorch_default():
+    """gelu(approximate=False) compiled in f32 matches the exact GELU (PyTorch's default) to f32
+    rounding, and its gradient the exact Phi(x) + x phi(x); an unknown `approximate` is an error."""
+    x = np.linspace(-6, 6, 97, dtype=np.float32)
+    f = tg.compile_scalar(lambda x: tg.sum(tg.gelu(x, approximate=False)), [tg.f32[97]])
+    x64 = x.astype(np.float64)
+    phi = np.vectorize(math.erf)(x64 / np.sqrt(2))
+    np.testing.assert_allclose(f.forward(x), np.sum(0.5 * x64 * (1 + phi)), rtol=1e-6)
+    want = 0.5 * (1 + phi) + x64 * np.exp(-x64 ** 2 / 2) / np.sqrt(2 * np.pi)
+    np.testing.assert_allclose(f.value_and_grad(x)[1][0], want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(tg.TGraphError, match="approximate='erf'; use 'tanh'"):
+        tg.trace(lambda x: tg.gelu(x, approximate="erf"), [tg.f32[3]])
 
 
 def test_cross_entropy_labels_and_one_hot():
