@@ -15,6 +15,14 @@ module {
       %3 = irdl.base "!builtin.tensor" 
       irdl.results(result: %3)
     }
+    irdl.operation @iota {
+      %0 = irdl.base "#builtin.dense_array" 
+      %1 = irdl.base "#builtin.type" 
+      %2 = irdl.base "#builtin.integer" 
+      irdl.attributes {"shape" = %0, "dtype" = %1, "dimension" = %2}
+      %3 = irdl.base "!builtin.tensor" 
+      irdl.results(result: %3)
+    }
     irdl.operation @neg {
       %0 = irdl.base "!builtin.tensor" 
       irdl.operands(x: %0)

@@ -130,6 +130,12 @@ case("constant", lambda x: x * np.array([1.5, -2.0], dtype=np.float64), [spec((3
      lambda x: x * np.array([1.5, -2.0]), name="row")
 case("splat", lambda x: x + tg.full((2, 3), 4.0, x.dtype, like=x), [spec((2, 3))], lambda x: x + 4.0)
 case("splat", lambda x: tg.ones_like(x) * x, [spec((5,), "f64")], lambda x: x, name="ones")
+case("iota", lambda x: x + x.trace.emit("iota", [], shape=(2, 3), dtype=x.spec.dtype, dimension=1), [spec((2, 3))],
+     lambda x: x + np.arange(3.0))
+case("iota", lambda x: x * x.trace.emit("iota", [], shape=(4, 1, 3), dtype="i32", dimension=0), [spec((4, 1, 3), "i32")],
+     lambda x: x * np.arange(4).reshape(4, 1, 1), name="int")
+case("iota", lambda x: x - x.trace.emit("iota", [], shape=(5,), dtype=x.spec.dtype, dimension=0), [spec((5,), "f64")],
+     lambda x: x - np.arange(5.0), name="f64")
 
 # ----------------------------------------------------------------------------- shape
 case("broadcast_in_dim", lambda x: tg.broadcast_to(x, (4, 3, 5)), [spec((3, 1))],
