@@ -38,3 +38,8 @@ def test_readme_misuse_example_runs(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert abs(float(lines[0]) - np.log(4)) < 1e-6 and lines[1] == "nan"
     assert "input 1 ('labels') holds 4294967297, which does not fit in i32" in lines[2]
+
+
+def test_readme_op_record_example_prints_what_is_shown(capsys):
+    exec(compile(blocks("python")[4], "README.md", "exec"), {})
+    assert capsys.readouterr().out == blocks("text")[0]
