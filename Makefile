@@ -29,16 +29,17 @@ $(VENV)/.installed-bench: pyproject.toml | $(PY)
 demo: $(VENV)/.installed-demo
 	$(PY) examples/digits_mlp.py
 
-# lit first, pytest last: the final line is pytest's summary.
+# lit first, pytest last: the final line is pytest's summary. Two pytest workers (pytest-xdist):
+# the suite's compiles are single-threaded, and it must stay under 10 minutes on 2 cores.
 test: $(VENV)/.installed-test
 	$(VENV)/bin/lit -sv test
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 lit: $(VENV)/.installed-test
 	$(VENV)/bin/lit -v test
 
 pytest: $(VENV)/.installed-test
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 # tgraph against numpy, JAX and PyTorch (benchmarks/README.md); a few minutes. ARGS="--quick" for a smoke run.
 bench: $(VENV)/.installed-bench
