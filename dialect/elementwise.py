@@ -56,11 +56,11 @@ def _expm1_body(x):
     one = const_like(x, 1.0)
     um1 = arith.subf(u, one)
     kahan = arith.mulf(um1, arith.divf(x, math.log(u)))
-    exact = arith.ori(arith.cmpf(arith.CmpFPredicate.OEQ, u, one),
+    is_one = arith.cmpf(arith.CmpFPredicate.OEQ, u, one)
+    # u = 0 (um1 = -1) and u = inf are their own answers; u = 1 is x's
+    exact = arith.ori(arith.cmpf(arith.CmpFPredicate.OEQ, um1, const_like(x, -1.0)),
                       arith.cmpf(arith.CmpFPredicate.OEQ, u, const_like(x, float("inf"))))
-    exact_value = arith.select(arith.cmpf(arith.CmpFPredicate.OEQ, u, one), x, u)
-    result = arith.select(arith.cmpf(arith.CmpFPredicate.OEQ, um1, const_like(x, -1.0)), um1, kahan)
-    return arith.select(exact, exact_value, result)
+    return arith.select(is_one, x, arith.select(exact, um1, kahan))
 
 
 def _softplus_body(x):
