@@ -105,7 +105,7 @@ def copy_bandwidth():
 def gpu():
     """The GPU tgraph's CUDA runtime finds (its name), or None."""
     try:
-        from tgraph.backend_cuda import driver
+        from tgraph.backends.cuda import driver
         return driver().name
     except Exception:  # noqa: BLE001 - no driver, no GPU, or no cuda-python: no GPU rows
         return None

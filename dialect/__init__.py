@@ -8,7 +8,7 @@ what tg-approximate-math expands, the elementwise builders of the API -- is deri
 import os
 import threading
 
-from tgraph.mlir import ir, passmanager
+from tgraph.support.mlir import ir, passmanager
 
 from . import constants, elementwise, shape, reduction, contraction, convolution, indexing, conversion, random  # noqa: F401
 from .core import OPS, TG, OpDef, VerifyError, create, spec_of, tensor_type, element_type  # noqa: F401

@@ -12,7 +12,7 @@ powf evaluates y * log2|x| in f64 so that large results keep their accuracy."""
 
 import math as pymath
 
-from tgraph.mlir import arith, ir, scf
+from tgraph.support.mlir import arith, ir, scf
 
 LOG2E = 1.4426950408889634
 # Cody-Waite: ln2 = LN2_HI + LN2_LO, with n * LN2_HI exact for |n| < 2^15 (Cephes).

@@ -4,8 +4,8 @@ import numpy as np
 
 from .ad import defzero
 from .core import DENSE, ELEMENT_TYPE, F64, I64, I64_ARRAY, defop, element_type, require, tensor_type
-from tgraph.dtypes import TensorSpec, from_numpy, is_float, to_numpy
-from tgraph.mlir import arith, ir, linalg, tensor
+from tgraph.support.dtypes import TensorSpec, from_numpy, is_float, to_numpy
+from tgraph.support.mlir import arith, ir, linalg, tensor
 
 
 def _infer_constant(specs, value):

@@ -8,7 +8,7 @@ import numpy as np
 
 from .ad import defbilinear, shape_of
 from .core import I64_ARRAY, check_axes, check_len, defop, require
-from tgraph.dtypes import TensorSpec
+from tgraph.support.dtypes import TensorSpec
 
 DIMENSION_ATTRS = ("lhs_batch", "rhs_batch", "lhs_contract", "rhs_contract")
 

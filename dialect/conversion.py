@@ -4,7 +4,7 @@ import numpy as np
 
 from .ad import convention, defzero, dtype_of
 from .core import ELEMENT_TYPE, OPS, defop, spec_of
-from tgraph.dtypes import TensorSpec, is_float, to_numpy
+from tgraph.support.dtypes import TensorSpec, is_float, to_numpy
 
 
 def _cast(x, dtype):

@@ -8,7 +8,7 @@ import numpy as np
 
 from .ad import add_any, convention, defbilinear, defjvp, deflinear, defvjp, dtype_of, shape_of, unpad, unslice
 from .core import I64, I64_ARRAY, check_len, defop, require
-from tgraph.dtypes import TensorSpec
+from tgraph.support.dtypes import TensorSpec
 
 
 def window_output_size(size, kernel, stride, pad_lo, pad_hi, dilation=1, lhs_dilation=1):

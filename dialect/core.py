@@ -16,8 +16,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from tgraph.dtypes import NUMPY_DTYPES, TensorSpec
-from tgraph.mlir import BINDINGS, ext, ir
+from tgraph.support.dtypes import NUMPY_DTYPES, TensorSpec
+from tgraph.support.mlir import BINDINGS, ext, ir
 
 
 class TG(ext.Dialect, name="tg"):

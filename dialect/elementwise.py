@@ -7,8 +7,8 @@ import numpy as np
 from .approximations import exp as exp_f32
 from .ad import convention, defelementwise, defjvp, deflinear, defvjp, defzero, dtype_of
 from .core import OPS, STR, defop, require, same_as_first
-from tgraph.dtypes import TensorSpec
-from tgraph.mlir import arith, ir, math
+from tgraph.support.dtypes import TensorSpec
+from tgraph.support.mlir import arith, ir, math
 
 
 def _sigmoid(x):

@@ -7,7 +7,7 @@ import numpy as np
 
 from .ad import convention, deflinear, shape_of
 from .core import I64, defop, require
-from tgraph.dtypes import TensorSpec
+from tgraph.support.dtypes import TensorSpec
 
 
 def _check_indices(indices):

@@ -8,7 +8,7 @@ import numpy as np
 
 from .ad import defzero
 from .core import ELEMENT_TYPE, F64, I64_ARRAY, defop, require
-from tgraph.dtypes import TensorSpec, to_numpy
+from tgraph.support.dtypes import TensorSpec, to_numpy
 
 GOLDEN = np.uint32(0x9E3779B9)
 UNIFORM_BITS = 24  # uniform values are multiples of 2^-24 in [0, 1)

@@ -4,7 +4,7 @@ import numpy as np
 
 from .ad import convention, defjvp, deflinear, defvjp, dtype_of, shape_of
 from .core import I64_ARRAY, check_axes, defop, require
-from tgraph.dtypes import TensorSpec
+from tgraph.support.dtypes import TensorSpec
 
 
 def _infer_reduce(specs, axes):

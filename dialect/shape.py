@@ -4,7 +4,7 @@ import numpy as np
 
 from .ad import deflinear, defvjp, shape_of, unpad, unslice
 from .core import F64, I64, I64_ARRAY, OPS, check_axes, check_len, defop, require
-from tgraph.dtypes import TensorSpec
+from tgraph.support.dtypes import TensorSpec
 
 
 def _infer_broadcast(specs, dims, shape):

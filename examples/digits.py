@@ -76,7 +76,7 @@ def train(name, loss_fn, logits_fn, params, reshape, epochs, batch, lr, seed=0, 
 
 
 def save_outputs(name, step, losses):
-    stages = tg.compiled.CUDA_STAGES if step.target == "cuda" else tg.compiled.STAGES
+    stages = step.stages
     import matplotlib
 
     matplotlib.use("Agg")

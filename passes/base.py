@@ -11,7 +11,7 @@ import dataclasses
 import typing
 from typing import ClassVar
 
-from tgraph.mlir import ir
+from tgraph.support.mlir import ir
 
 
 class PassFailure(Exception):

@@ -5,7 +5,7 @@ runs of upstream elements go to the PassManager as text, tgraph elements as Pyth
 
 import re
 
-from tgraph.mlir import passmanager
+from tgraph.support.mlir import passmanager
 
 from .base import PipelineError
 

@@ -7,7 +7,7 @@ contraction and leave a seven-loop convolution. Convolutions whose column matrix
 
 import dataclasses
 
-from tgraph.mlir import ir
+from tgraph.support.mlir import ir
 
 from .base import ModulePass, collect_ops
 from .lowering.convolution import im2col_conv

@@ -8,7 +8,8 @@ before bufferization, gives each one its own writer."""
 
 import dataclasses
 
-from tgraph.mlir import ir, linalg, tensor
+from tgraph.support.mlir import ir, linalg, tensor
+from tgraph.support.symbols import functions
 
 from .base import ModulePass
 from .pipeline import register_pass
@@ -27,8 +28,8 @@ class DistinctResults(ModulePass):
     summary = "copy results that are repeated, arguments or constants, so each result has its own buffer"
 
     def run(self, module):
-        for fn in module.regions[0].blocks[0].operations:
-            if fn.operation.name != "func.func" or not fn.regions[0].blocks:
+        for fn in functions(module):
+            if not fn.regions[0].blocks:
                 continue
             for block in fn.regions[0].blocks:
                 ret = block.operations[len(block.operations) - 1]

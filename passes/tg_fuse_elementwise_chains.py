@@ -14,7 +14,8 @@ bodies in program order (producers come first), then the root's."""
 import collections
 import dataclasses
 
-from tgraph.mlir import ir, linalg
+from tgraph.support.mlir import ir, linalg
+from tgraph.support.symbols import functions
 
 from .base import ModulePass
 from .pipeline import register_pass
@@ -105,8 +106,8 @@ class FuseElementwiseChains(ModulePass):
     summary = "fuse groups of elementwise linalg.generic ops, each in one go (linear in the ops)"
 
     def run(self, module):
-        for func in module.regions[0].blocks[0].operations:
-            if func.operation.name != "func.func" or not func.regions[0].blocks:
+        for func in functions(module):
+            if not func.regions[0].blocks:
                 continue
             block = func.regions[0].blocks[0]
             ops = [op.operation for op in block.operations]

@@ -12,7 +12,8 @@ import dataclasses
 import numpy as np
 
 from tgraph.dialect import OPS, create, spec_of
-from tgraph.mlir import ir
+from tgraph.support.mlir import ir
+from tgraph.support.symbols import functions
 
 from .base import ModulePass
 from .pipeline import register_pass
@@ -20,7 +21,7 @@ from .pipeline import register_pass
 SHAPE_OPS = {"broadcast_in_dim", "reshape", "transpose", "reverse"}
 FOLDABLE = {name for name, opdef in OPS.items() if opdef.foldable}  # from the op records
 # (op, constant, its operand position) -> the identity's result: "other" operand, or "neg" of it
-IDENTITIES = {("mul", 1.0, 0): "other", ("mul", 1.0, 1): "other", ("div", 1.0, 1): "other",
+ALGEBRAIC_IDENTITIES = {("mul", 1.0, 0): "other", ("mul", 1.0, 1): "other", ("div", 1.0, 1): "other",
               ("add", 0.0, 0): "other", ("add", 0.0, 1): "other", ("sub", 0.0, 1): "other", ("sub", 0.0, 0): "neg"}
 
 
@@ -52,7 +53,7 @@ def simplified(op):
             folded = opdef.interpret(*arrays, **opdef.decode_attrs(op))
         return splat(np.asarray(folded).astype(np.float64), result_type, op.location)
     for position, c in enumerate(constants):
-        rewrite = IDENTITIES.get((name, c, position)) if len(operands) == 2 else None
+        rewrite = ALGEBRAIC_IDENTITIES.get((name, c, position)) if len(operands) == 2 else None
         if rewrite == "other":
             return operands[1 - position]
         if rewrite == "neg":
@@ -67,9 +68,7 @@ class Simplify(ModulePass):
     summary = "fold splat constants through shape and elementwise ops; drop x*1, x+0 and friends"
 
     def run(self, module):
-        for fop in module.regions[0].blocks[0].operations:
-            if fop.operation.name != "func.func":
-                continue
+        for fop in functions(module):
             for op in list(fop.regions[0].blocks[0].operations):
                 op = op.operation
                 if not op.name.startswith("tg.") or op.name == "tg.splat":

@@ -7,7 +7,7 @@ that op (a diagnostic, not a half-lowered module)."""
 import dataclasses
 
 from tgraph.dialect import OPS, spec_of
-from tgraph.mlir import ir, rewrite
+from tgraph.support.mlir import ir, rewrite
 
 from .base import ModulePass, PassFailure
 from .lowering import RULES

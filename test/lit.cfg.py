@@ -24,7 +24,7 @@ config.substitutions.append(("%tg_irdl", os.path.join(os.path.dirname(config.tes
 # The MLIR bindings' own opt binary reads tg through --irdl-file; tests needing it say `REQUIRES: irdl-opt`.
 sys.path.insert(0, os.path.join(os.path.dirname(config.test_source_root), "python"))
 try:
-    from tgraph.mlir import bundled_opt_tool
+    from tgraph.support.mlir import bundled_opt_tool
 
     irdl_opt = bundled_opt_tool()
 except ImportError:

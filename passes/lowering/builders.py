@@ -6,8 +6,8 @@ both). Shapes are static Python tuples; values are MLIR Values."""
 import numpy as np
 
 from tgraph.dialect import element_type, spec_of
-from tgraph.dtypes import is_float, to_numpy
-from tgraph.mlir import arith, ir, linalg, tensor
+from tgraph.support.dtypes import is_float, to_numpy
+from tgraph.support.mlir import arith, ir, linalg, tensor
 
 # f16 and bf16 compute in f32 and round each op's result, as the interpreter does.
 LOW_PRECISION = ("f16", "bf16")

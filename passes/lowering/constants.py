@@ -1,7 +1,7 @@
 """Constants: tg.constant -> arith.constant (bufferized to a global), tg.splat -> linalg.fill."""
 
 from tgraph.dialect.core import DENSE
-from tgraph.mlir import arith
+from tgraph.support.mlir import arith
 
 from .builders import full, tensor_of
 

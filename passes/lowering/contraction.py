@@ -2,8 +2,8 @@
 else a linalg.generic contraction (parallel batch and free loops, reduction loops last)."""
 
 from tgraph.dialect.contraction import free_dims
-from tgraph.dtypes import is_float
-from tgraph.mlir import arith, linalg
+from tgraph.support.dtypes import is_float
+from tgraph.support.mlir import arith, linalg
 
 from .builders import affine_map, compute_dtype, full, generic, rounded, spec, widen
 

@@ -4,8 +4,8 @@ performs; tg.stop_gradient -> its operand."""
 import numpy as np
 
 from tgraph.dialect import element_type
-from tgraph.dtypes import is_float, to_numpy
-from tgraph.mlir import arith, math
+from tgraph.support.dtypes import is_float, to_numpy
+from tgraph.support.mlir import arith, math
 
 from .builders import elementwise, scalar, spec
 

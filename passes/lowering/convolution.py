@@ -5,8 +5,8 @@ a convolution as one matmul; the CPU pipeline applies it after fusion (tg-conv-t
 
 import numpy as np
 
-from tgraph.dtypes import TensorSpec
-from tgraph.mlir import arith, ir, linalg
+from tgraph.support.dtypes import TensorSpec
+from tgraph.support.mlir import arith, ir, linalg
 
 from .builders import (affine_map, compute_dtype, elementwise, empty, full, generic, identity_map, lowest, narrow, pad,
                        reshape, rounded, scalar, spec, widen)

@@ -2,7 +2,7 @@
 float_body or int_body: see dialect/elementwise.py)."""
 
 from tgraph.dialect import OPS
-from tgraph.dtypes import is_float
+from tgraph.support.dtypes import is_float
 
 from .builders import elementwise, in_compute_type, spec
 

@@ -2,8 +2,8 @@
 an scf.for over the index positions adding each update row into its (clamped) row.
 Indices are clamped to [0, rows - 1], as in the reference: never a read or write out of bounds."""
 
-from tgraph.dtypes import is_float
-from tgraph.mlir import arith, ir, scf, tensor
+from tgraph.support.dtypes import is_float
+from tgraph.support.mlir import arith, ir, scf, tensor
 
 from .builders import (affine_map, compute_dtype, empty, full, generic, identity_map, loop_index, reshape, rounded,
                        scalar, spec, tensor_of, widen)

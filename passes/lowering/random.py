@@ -3,7 +3,7 @@ index with lowbias32 in i32 arithmetic (wrapping, as the reference's uint32), bi
 
 from tgraph.dialect import element_type
 from tgraph.dialect.random import GOLDEN, UNIFORM_BITS, bernoulli_threshold
-from tgraph.mlir import arith, ir, tensor
+from tgraph.support.mlir import arith, ir, tensor
 
 from .builders import LOW_PRECISION, empty, generic, identity_map, loop_index, scalar, spec
 
@@ -12,7 +12,7 @@ def _u32(value):
     return scalar(int(value), "i32")  # the bit pattern: 0x9E3779B9 wraps to a negative i32
 
 
-def hash32(x):
+def emit_hash32(x):
     """lowbias32 on an i32 scalar."""
     for shift, multiplier in ((16, 0x7FEB352D), (15, 0x846CA68B)):
         x = arith.muli(arith.xori(x, arith.shrui(x, _u32(shift))), _u32(multiplier))
@@ -26,7 +26,7 @@ def _seed(key):
     if spec(key).dtype != "i64":
         k = arith.extsi(i64, k)
     lo, hi = arith.trunci(i32, k), arith.trunci(i32, arith.shrui(k, scalar(32, "i64")))
-    return hash32(arith.xori(lo, hash32(arith.addi(hi, _u32(GOLDEN)))))
+    return emit_hash32(arith.xori(lo, emit_hash32(arith.addi(hi, _u32(GOLDEN)))))
 
 
 def _linear_index(shape):
@@ -43,7 +43,7 @@ def _random_generic(key, out, from_bits):
     seed = _seed(key)
 
     def body(_):
-        bits = hash32(arith.addi(arith.muli(_linear_index(out.shape), _u32(GOLDEN)), seed))
+        bits = emit_hash32(arith.addi(arith.muli(_linear_index(out.shape), _u32(GOLDEN)), seed))
         return from_bits(arith.shrui(bits, _u32(32 - UNIFORM_BITS)))
 
     return generic([], [], empty(out.shape, out.dtype), identity_map(out.rank), ["parallel"] * out.rank, body)

@@ -8,8 +8,8 @@ lowers through here, so the CPU codegen and the GPU kernels both see the blocked
 
 import math
 
-from tgraph.dtypes import is_float
-from tgraph.mlir import arith, tensor
+from tgraph.support.dtypes import is_float
+from tgraph.support.mlir import arith, tensor
 
 from .builders import affine_map, compute_dtype, extract_slice, full, generic, identity_map, lowest, rounded, spec, \
     tensor_of, widen

@@ -3,7 +3,7 @@ with their elementwise neighbours) or tensor ops (reshape, slice, concat, pad)."
 
 import numpy as np
 
-from tgraph.mlir import ir
+from tgraph.support.mlir import ir
 
 from .builders import LOW_PRECISION, affine_map, empty, extract_slice, generic, identity_map, insert_slice, pad, reshape, spec
 

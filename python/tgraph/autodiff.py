@@ -4,15 +4,14 @@ the generated function as a new Graph (which the reference interpreter runs befo
 import numpy as np
 
 from tgraph import dialect
-from tgraph.dialect import create, tensor_type
 from tgraph.passes import build_pass_manager
-from tgraph.passes.tg_generate_adjoint import GenerateAdjoint
-from tgraph.passes.tg_generate_tangent import GenerateTangent, insert_function
+from tgraph.passes.ad.tg_generate_adjoint import GenerateAdjoint
+from tgraph.passes.ad.tg_generate_hessian import GenerateHessian
+from tgraph.passes.ad.tg_generate_tangent import GenerateTangent
 
-from .dtypes import TensorSpec
-from .errors import TGraphError, user_facing
 from .graph import Graph
-from .mlir import func, ir
+from .support.errors import TGraphError, user_facing
+from .support.mlir import ir
 
 HESSIAN_MAX_INPUTS = 512  # hessian emits one Hessian-vector product per input element
 
@@ -112,38 +111,5 @@ def hessian(graph, wrt=None):
         raise TGraphError(f"hessian: {total} input elements would need {total} Hessian-vector products "
                           f"(limit {HESSIAN_MAX_INPUTS}); use tgraph.hvp for large inputs")
     name = f"{graph.name}_hessian"
-    with dialect.context():
-        module = _copy(graph)
-        _run(module, _hvp_passes(graph, wrt), graph.name)
-        hvp_op = Graph(module, f"{graph.name}_hvp").func_op()
-        with hvp_op.location:
-            results = [tensor_type(TensorSpec(specs[i].shape + specs[j].shape, specs[i].dtype)) for i in wrt for j in wrt]
-            fop, entry = insert_function(module.operation, hvp_op, name, [tensor_type(s) for s in specs], results)
-            with ir.InsertionPoint(entry):
-                blocks = [_hessian_columns(hvp_op, entry.arguments, specs, wrt, j) for j in wrt]
-                func.ReturnOp([blocks[b][a] for a in range(len(wrt)) for b in range(len(wrt))])
-        _run(module, ["inline"], graph.name)
-    return Graph(module, name)
-
-
-def _hessian_columns(hvp_op, xs, specs, wrt, j):
-    """H[i][j] for every i: one HVP per element k of x_j, the basis tangent e_k in x_j's slot."""
-    columns = [[] for _ in wrt]
-    spec_j = specs[j]
-    for k in range(spec_j.size):
-        tangents = []
-        for i in wrt:
-            basis = np.zeros(specs[i].size, specs[i].np_dtype)
-            if i == j:
-                basis[k] = 1
-            tangents.append(create("constant", [], {"value": basis.reshape(specs[i].shape)})[0])
-        products = func.CallOp(hvp_op, list(xs) + tangents).results
-        for a, (i, hv) in enumerate(zip(wrt, products)):
-            columns[a].append(create("reshape", [hv], {"shape": (specs[i].size, 1)})[0])
-    blocks = []
-    for a, i in enumerate(wrt):
-        block = columns[a][0]
-        for col in columns[a][1:]:
-            block = create("concat", [block, col], {"axis": 1})[0]
-        blocks.append(create("reshape", [block], {"shape": specs[i].shape + spec_j.shape})[0])
-    return blocks
+    hessian_pass = GenerateHessian(func=graph.name, wrt=wrt, out=name, max_inputs=HESSIAN_MAX_INPUTS)
+    return run_passes(graph, [hessian_pass, "inline"], name)

@@ -3,8 +3,9 @@ AD passes generate) lowered to native code once and then called many times, as T
 CompiledScalar/CompiledOut and torch.compile do.
 
 Each entry point is compiled on first use (or all at construction with `eager=True`): the AD pass
-it needs runs on a copy of the graph's module, the generated function alone goes through the CPU
-pipeline, and the JIT-compiled code is kept. Later calls check the arguments and run native code.
+it needs runs on a copy of the graph's module, the generated function alone goes through the
+target's backend (tgraph.backends: one interface for the CPU and the GPU), and the executable is
+kept. Later calls check the arguments and run native code.
 """
 
 import inspect
@@ -15,21 +16,19 @@ import threading
 import numpy as np
 
 from tgraph import dialect
-from tgraph.passes.tg_generate_adjoint import GenerateAdjoint
-from tgraph.passes.tg_generate_tangent import GenerateTangent
+from tgraph.passes.ad.tg_generate_adjoint import GenerateAdjoint
+from tgraph.passes.ad.tg_generate_tangent import GenerateTangent
 
+from . import backends
 from .autodiff import run_passes
-from . import cache
-from .backend_cpu import CpuExecutable, conform, threads_for, vector_width
-from .dtypes import TensorSpec, is_float
-from .errors import TGraphError, TGraphTypeError, user_facing
+from .backends import TARGETS, cache  # noqa: F401  (TARGETS: the choices of target=)
 from .graph import Graph, trace
-from .mlir import ir
-from .ptx import DEFAULT_SM
+from .support.dtypes import TensorSpec, is_float
+from .support.errors import TGraphError, TGraphTypeError, user_facing
+from .support.mlir import ir
+from .support.symbols import functions, name_of
 
-STAGES = ("tg", "tangent", "adjoint", "linalg", "vector", "bufferized", "llvm")
-CUDA_STAGES = ("tg", "tangent", "adjoint", "linalg", "bufferized", "gpu", "nvvm", "llvm", "ptx")
-TARGETS = ("cpu", "cuda")
+GRAPH_STAGES = ("tg", "tangent", "adjoint")  # before any backend: the graph and what the AD passes generate
 
 
 def _entry_passes(graph, wrt):
@@ -49,23 +48,29 @@ def _only_function(graph, name):
     """A copy of graph's module holding just @name (what the CPU pipeline should compile)."""
     with dialect.context():
         module = ir.Module.parse(graph.module.operation.get_asm(enable_debug_info=True))
-        for op in list(module.body.operations):
-            if op.operation.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value != name:
+        for op in functions(module):
+            if name_of(op) != name:
                 op.operation.erase()
     return Graph(module, name)
 
 
 class _PassLog:
-    """(pass name, IR after it) for every pass that ran for one entry point; also printed to stderr
-    (TGRAPH_PRINT_IR_AFTER_ALL=1) or written one numbered file per pass (dump_ir=DIR)."""
+    """(pass name, IR after it) for every pass that ran for one entry point, and the stage each
+    pass belongs to; also printed to stderr (TGRAPH_PRINT_IR_AFTER_ALL=1) or written one numbered
+    file per pass (dump_ir=DIR)."""
 
     def __init__(self, entry, dump_dir=None, echo=False):
         self.entry, self.dump_dir, self.echo = entry, dump_dir, echo
-        self.records = []
+        self.records, self.stages = [], []
 
-    def __call__(self, pass_name, module_op):
+    def after(self, stage):
+        """The IR after the last pass of `stage`."""
+        return next(text for (_, text), s in zip(reversed(self.records), reversed(self.stages)) if s == stage)
+
+    def __call__(self, stage, pass_name, module_op):
         text = module_op.get_asm()
         self.records.append((pass_name, text))
+        self.stages.append(stage)
         if self.echo:
             print(f"// -----// IR after {pass_name} ({self.entry}) //----- //\n{text}", file=sys.stderr)
         if self.dump_dir:
@@ -81,8 +86,7 @@ class Compiled:
     compiled entry points, argument checks and the IR of every stage."""
 
     def __init__(self, fn, input_specs=None, wrt=None, eager=False, dump_ir=None, target="cpu", name=None):
-        if target not in TARGETS:
-            raise TGraphError(f"target {target!r} is not available; targets: {', '.join(map(repr, TARGETS))}")
+        self.backend = backends.get(target)
         self.target = target
         if isinstance(fn, Graph):
             self.graph = fn
@@ -136,41 +140,38 @@ class Compiled:
         return exe
 
     def _compile(self, entry, log=None):
-        if self.target == "cuda":  # compiles without a GPU; a call needs one
-            from .backend_cuda import CudaExecutable
-            return CudaExecutable(self._entry_graph(entry), log=log)
-        return CpuExecutable(self._entry_graph(entry), log=log)
+        graph = self._entry_graph(entry)
+        return self.backend.compile(graph.module, graph.name, log=log)
 
     def _cached_or_compiled(self, entry):
         """From the on-disk cache (keyed by the graph, before differentiation), else compiled and stored."""
-        gpu = self.target == "cuda"
-        options = ["cuda", DEFAULT_SM] if gpu else [threads_for(), vector_width()]
-        digest = cache.key(self.graph.ir(), entry, self.wrt, options)
-        exe = cache.load_gpu(digest) if gpu else cache.load(digest)
+        digest = cache.key(self.graph.ir(), entry, self.wrt, self.backend.cache_options())
+        exe = self.backend.load_cached(digest)
         if exe is None:
             exe = self._compile(entry)
-            (cache.store_gpu if gpu else cache.store)(digest, exe)
+            self.backend.store_cached(digest, exe)
         return exe
 
     def _log(self, entry):
         """The pass log of an entry point (compiling it again pass by pass if it was compiled without one)."""
         self._executable(entry, logged=True)
-        return self._logs[entry].records
+        return self._logs[entry]
 
     @user_facing
     def pass_log(self, entry="forward"):
         """[(pass name, IR after it)] for every pass that compiled `entry`, from the tg function to LLVM."""
         self._check_entry(entry)
-        return list(self._log(entry))
+        return list(self._log(entry).records)
 
     @user_facing
     def ir(self, stage="tg", entry=None):
         """The IR of one stage: 'tg' (the graph), 'tangent' and 'adjoint' (what the AD passes
-        generated), then for an entry point (default: forward) 'linalg' (fused, on tensors),
-        'vector' (tiled and vectorized), 'bufferized' and 'llvm'. For target='cuda': 'linalg',
-        'bufferized', 'gpu' (host code and outlined kernels), 'nvvm' (kernels in the LLVM dialect),
-        'llvm' (the kernels' LLVM IR) and 'ptx'."""
-        stages = CUDA_STAGES if self.target == "cuda" else STAGES
+        generated), then for an entry point (default: forward) the backend's stages, each the IR
+        after its last pass. CPU: 'linalg' (fused, on tensors), 'vector' (tiled and vectorized),
+        'bufferized' and 'llvm'. target='cuda': 'linalg', 'bufferized', 'gpu' (host code and
+        outlined kernels), 'nvvm' (kernels in the LLVM dialect), 'llvm' (the kernels' LLVM IR) and
+        'ptx'."""
+        stages = self.stages
         if stage not in stages:
             raise TGraphError(f"unknown stage {stage!r} for target {self.target!r}; stages: {', '.join(stages)}")
         if stage == "tg":
@@ -181,23 +182,14 @@ class Compiled:
             return self._entry_graph(entry if entry in ("vjp", "grad", "value_and_grad") else self.ADJOINT_ENTRY).ir()
         entry = entry or "forward"
         self._check_entry(entry)
-        if self.target == "cuda" and stage in ("llvm", "ptx"):
-            exe = self._executable(entry)
-            return exe.llvm_ir if stage == "llvm" else exe.ptx
-        records = self._log(entry)
-        names = [name for name, _ in records]
-        if self.target == "cuda":
-            return records[_cuda_stage_index(names, stage)][1]
-        if stage == "llvm":
-            return records[-1][1]
-        first_buffer = next(i for i, n in enumerate(names) if n.startswith("one-shot-bufferize"))
-        planned = next((i for i, n in enumerate(names) if n.startswith("tg-plan-cpu-codegen")), first_buffer)
-        if stage == "linalg":  # fused linalg on tensors, before the codegen strategy
-            return records[planned - 1][1]
-        if stage == "vector":  # tiled and vectorized by the strategy's transform script
-            return records[first_buffer - 1][1]
-        dealloc = next((i for i, n in enumerate(names) if n.startswith("buffer-deallocation")), first_buffer)
-        return records[dealloc][1]
+        if stage in self.backend.artifacts:  # not IR after a pass: made from the executable
+            return getattr(self._executable(entry), self.backend.artifacts[stage])
+        return self._log(entry).after(stage)
+
+    @property
+    def stages(self):
+        """The names `ir(stage)` takes, for this object's target."""
+        return GRAPH_STAGES + self.backend.stages
 
     def _check_entry(self, entry):
         if entry not in self.ENTRY_POINTS:
@@ -214,10 +206,7 @@ class Compiled:
 
     def _check(self, method, arrays, specs, what):
         names = self.arg_names if what == "inputs" else None
-        if self.target == "cuda":  # arrays already on the GPU are used where they are
-            from .backend_cuda import conform_device
-            return conform_device(arrays, specs, method, what, names)
-        return conform(arrays, specs, method, what, names)
+        return self.backend.conform(arrays, specs, method, what, names)
 
     def _inputs(self, method, xs):
         return self._check(method, xs, self.input_specs, "inputs")
@@ -259,16 +248,6 @@ class Compiled:
         outs = ", ".join(map(str, self.output_specs))
         compiled = ", ".join(self._entries) or "nothing yet"
         return f"<tgraph.{type(self).__name__} @{self.graph.name}({ins}) -> {outs}; compiled: {compiled}>"
-
-
-def _cuda_stage_index(names, stage):
-    """Which pass's output a GPU stage is: linalg before bufferization, bufferized before the
-    kernels, gpu after outlining (and naming), nvvm at the end."""
-    def first(prefix):
-        return next(i for i, n in enumerate(names) if n.startswith(prefix))
-
-    return {"linalg": lambda: first("one-shot-bufferize") - 1, "bufferized": lambda: first("tg-gpu-kernels") - 1,
-            "gpu": lambda: first("tg-name-kernels"), "nvvm": lambda: len(names) - 1}[stage]()
 
 
 class CheckReport(list):

@@ -4,10 +4,12 @@ import re
 
 import numpy as np
 
-from . import dtypes
-from .dtypes import TensorSpec
-from .errors import TGraphError, TGraphTypeError, frame_position, user_facing, user_frame
-from .mlir import func, ir
+from .support import dtypes
+from .support.dtypes import TensorSpec
+from .support.errors import TGraphError, TGraphTypeError, frame_position, user_facing, user_frame
+from .support.mlir import func, ir
+from .support.symbols import functions, lookup, name_of
+from .interpreter import interpret
 from tgraph import dialect
 from tgraph.dialect import VerifyError, spec_of, tensor_type
 
@@ -144,11 +146,11 @@ class Graph:
 
     def __init__(self, module, name=None):
         self.module = module
-        funcs = [op for op in module.body.operations if op.operation.name == "func.func"]
         if name is None:
+            funcs = functions(module)
             if not funcs:
                 raise TGraphError("the module has no func.func")
-            name = ir.StringAttr(funcs[0].attributes["sym_name"]).value
+            name = name_of(funcs[0])
         self.name = name
 
     @staticmethod
@@ -164,11 +166,10 @@ class Graph:
 
     def func_op(self, name=None):
         name = name or self.name
-        for op in self.module.body.operations:
-            if op.operation.name == "func.func" and ir.StringAttr(op.attributes["sym_name"]).value == name:
-                return op
-        names = [ir.StringAttr(op.attributes["sym_name"]).value for op in self.module.body.operations
-                 if op.operation.name == "func.func"]
+        found = lookup(self.module, name)
+        if found is not None:
+            return found
+        names = self.functions
         raise TGraphError(f"no function @{name} in the module; it has {', '.join('@' + n for n in names) or 'none'}")
 
     def _signature(self, name=None):
@@ -185,8 +186,7 @@ class Graph:
 
     @property
     def functions(self):
-        return [ir.StringAttr(op.attributes["sym_name"]).value for op in self.module.body.operations
-                if op.operation.name == "func.func"]
+        return [name_of(op) for op in functions(self.module)]
 
     def with_entry(self, name):
         """The same module, entered at another function."""
@@ -215,6 +215,4 @@ class Graph:
 
     def __call__(self, *arrays):
         """Evaluate with the reference interpreter."""
-        from .interpreter import interpret
-
-        return interpret(self, *arrays)
+        return interpret(self.module, *arrays, func=self.name)

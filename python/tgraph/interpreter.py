@@ -1,27 +1,31 @@
 """The reference interpreter: evaluates tg functions with numpy, one rule per op (the `interpret`
-of each op's definition). It is the specification that lowerings and derivatives are tested against."""
+of each op's definition). It is the specification that lowerings and derivatives are tested against.
+It takes an ir.Module and a function name (a Graph is both); it knows nothing of graphs or tracing."""
 
 import numpy as np
 
 from tgraph.dialect import OPS, spec_of
-from .dtypes import convert_input
-from .errors import TGraphError, TGraphTypeError, user_facing
-from .mlir import ir
+from .support.arguments import conform
+from .support.errors import TGraphError, TGraphTypeError, user_facing
+from .support.mlir import ir
+from .support.symbols import functions, lookup, name_of
 
 _LOW_PRECISION = ("f16", "bf16")
 
 
-def _check_inputs(name, specs, arrays):
-    if len(arrays) != len(specs):
-        raise TGraphError(f"@{name} takes {len(specs)} inputs, got {len(arrays)}")
-    return [convert_input(a, spec, f"@{name}", f"input {i}") for i, (spec, a) in enumerate(zip(specs, arrays))]
+def _function(module, name):
+    fop = lookup(module, name)
+    if fop is None:
+        names = ", ".join("@" + name_of(f) for f in functions(module)) or "none"
+        raise TGraphError(f"no function @{name} in the module; it has {names}")
+    return fop
 
 
-def run_function(graph, name, arrays):
-    fop = graph.func_op(name)
-    block = fop.regions[0].blocks[0]
+def run_function(module, name, arrays):
+    """The results of @name in `module` on `arrays` (checked against its inputs), as a list."""
+    block = _function(module, name).regions[0].blocks[0]
     specs = [spec_of(a.type) for a in block.arguments]
-    env = dict(zip(block.arguments, _check_inputs(name, specs, arrays)))
+    env = dict(zip(block.arguments, conform(arrays, specs, f"@{name}", "inputs")))
     for op in block.operations:
         opname = op.operation.name
         if opname == "func.return":
@@ -29,7 +33,7 @@ def run_function(graph, name, arrays):
         args = [env[v] for v in op.operands]
         if opname == "func.call":
             callee = ir.FlatSymbolRefAttr(op.attributes["callee"]).value
-            results = run_function(graph, callee, args)
+            results = run_function(module, callee, args)
         elif opname.startswith("tg."):
             opdef = OPS[opname[3:]]
             result_spec = spec_of(op.results[0].type)
@@ -47,12 +51,19 @@ def run_function(graph, name, arrays):
 
 
 @user_facing
-def interpret(graph_or_module, *arrays, func=None):
-    """Evaluate a tg function on numpy arrays; returns an array, or a tuple for several results."""
-    from .graph import Graph
-
-    graph = graph_or_module if isinstance(graph_or_module, Graph) else Graph(graph_or_module)
-    name = func or graph.name
-    with graph.module.context:
-        results = run_function(graph, name, arrays)
+def interpret(module, *arrays, func=None):
+    """Evaluate a tg function on numpy arrays: `module` is a tgraph.Graph (entered at its function)
+    or an ir.Module (at `func`, default its first function). Returns an array, or a tuple for
+    several results."""
+    name = func or getattr(module, "name", None)
+    module = getattr(module, "module", module)  # a Graph holds its ir.Module
+    if not isinstance(module, ir.Module):
+        raise TGraphTypeError(f"interpret needs a tgraph.Graph or an ir.Module, got {type(module).__name__}")
+    if name is None:
+        funcs = functions(module)
+        if not funcs:
+            raise TGraphError("the module has no func.func")
+        name = name_of(funcs[0])
+    with module.context:
+        results = run_function(module, name, arrays)
     return results[0] if len(results) == 1 else tuple(results)

@@ -3,7 +3,7 @@
 import numpy as np
 
 from . import ops
-from .errors import TGraphError, TGraphTypeError, user_facing
+from .support.errors import TGraphError, TGraphTypeError, user_facing
 from .graph import Var
 
 

@@ -7,9 +7,9 @@ import warnings
 
 import numpy as np
 
-from . import dtypes
-from .dtypes import TensorSpec
-from .errors import TGraphError, TGraphTypeError, user_facing
+from .support import dtypes
+from .support.dtypes import TensorSpec
+from .support.errors import TGraphError, TGraphTypeError, user_facing
 from .graph import Var
 from tgraph.dialect import OPS
 

@@ -17,7 +17,7 @@ def emulated_gpu(monkeypatch, tmp_path):
     """target='cuda' runs on the CPU emulator of the CUDA driver (cuda_emulator.py), which is told
     the LLVM IR behind each PTX made during the test (so the test has a disk cache of its own)."""
     from cuda_emulator import Emulator
-    from tgraph import backend_cuda, ptx
+    from tgraph.backends import cuda as backend_cuda, ptx
 
     emulator = Emulator()
     make_ptx = ptx.to_ptx

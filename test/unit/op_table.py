@@ -298,7 +298,7 @@ case("stop_gradient", lambda x: tg.stop_gradient(x) * x, [spec((3,), "f64")], la
 # The values are checked against an independent statement of the hash in test_ops.py; here they
 # only flow through arithmetic whose reference uses the same numbers.
 case("random_uniform", lambda k, x: x + tg.uniform(k, (3, 4), x.dtype), [spec((), "i32"), spec((3, 4))],
-     lambda k, x: x + tg.dialect.random._uniform(k, (3, 4), tg.dtypes.from_numpy(x.dtype)))
+     lambda k, x: x + tg.dialect.random._uniform(k, (3, 4), tg.support.dtypes.from_numpy(x.dtype)))
 case("bernoulli", lambda k, x: tg.where(tg.bernoulli(k, 0.3, (5,)), x, 0.0), [spec((), "i64"), spec((5,), "f64")],
      lambda k, x: np.where(tg.dialect.random.random_bits(k, (5,)) >> 8 < round(0.3 * 2 ** 24), x, 0.0))
 

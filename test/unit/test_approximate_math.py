@@ -15,11 +15,11 @@ import pytest
 import tgraph as tg
 import op_table
 from tgraph import dialect
-from tgraph.mlir import execution_engine, ir
+from tgraph.support.mlir import execution_engine, ir
 from tgraph.passes import build_pass_manager
 from tgraph.passes.pipeline import expand, parse_pipeline
 from tgraph.dialect.approximations import TWO_OVER_PI_BITS
-from tgraph.passes.tg_approximate_math import EXPANSIONS
+from tgraph.passes.cpu.tg_approximate_math import EXPANSIONS
 
 PASS = "tg-approximate-math"
 REFERENCE = {"exp": np.exp, "expm1": np.expm1, "log": np.log, "log1p": np.log1p, "tanh": np.tanh,

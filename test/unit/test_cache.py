@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from tgraph import cache
+from tgraph import backends
+from tgraph.backends import cache
 
 pytestmark = pytest.mark.skipif(cache.linker() is None, reason="no C compiler driver to link cached libraries")
 
@@ -48,7 +49,7 @@ def test_a_corrupt_entry_is_replaced(tmp_path):
 def test_an_empty_cache_dir_turns_the_cache_off(tmp_path, monkeypatch):
     monkeypatch.setenv("TGRAPH_CACHE_DIR", "")
     assert cache.cache_dir() is None
-    assert cache.load("0" * 40) is None
+    assert backends.get("cpu").load_cached("0" * 40) is None
 
 
 # In-process checks of who may have written an entry: each compiles `step` with the cache in `folder`.

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tgraph as tg
-from tgraph.errors import is_internal
+from tgraph.support.errors import is_internal
 
 
 def raises(fn, specs, match, kind=tg.TGraphError):
@@ -82,7 +82,7 @@ def test_traceback_ends_in_user_code():
 
 def test_interpreter_checks_inputs():
     g = tg.trace(lambda x: x * 2.0, [tg.f32[3]])
-    with pytest.raises(tg.TGraphError, match=r"@main takes 1 inputs, got 2"):
+    with pytest.raises(tg.TGraphError, match=r"@main: expected 1 inputs, got 2"):
         g(np.ones(3), np.ones(3))
     with pytest.raises(tg.TGraphError, match=r"@main: input 0 must have shape \(3,\) \(tensor<3xf32>\), got shape \(4,\)"):
         g(np.ones(4))
@@ -129,7 +129,7 @@ def test_shapes_must_be_integral_and_fit_in_int64():
 
 
 def test_a_compile_failure_is_a_tgraph_error_naming_the_pass_and_the_op():
-    from tgraph.backend_cpu import CpuExecutable
+    from tgraph.backends.cpu import CpuExecutable
 
     graph = tg.trace(lambda x: tg.exp(x), [tg.f32[4]])
     # A pass that fails inside one pass manager run: found again pass by pass, and named.

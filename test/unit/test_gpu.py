@@ -22,9 +22,9 @@ import numpy as np
 import pytest
 
 import tgraph as tg
-from tgraph import backend_cuda, dlpack, ptx
-from tgraph.backend_cpu import CpuExecutable
-from tgraph.backend_cuda import CudaExecutable, DeviceArray, NO_DRIVER
+from tgraph.backends import cuda as backend_cuda, dlpack, ptx
+from tgraph.backends.cpu import CpuExecutable
+from tgraph.backends.cuda import CudaExecutable, DeviceArray, NO_DRIVER
 from models import MODELS
 from op_table import CASES
 from test_lowering import check
@@ -36,7 +36,7 @@ needs_ptxas = pytest.mark.skipif(ptx.ptxas_path() is None, reason="ptxas not fou
 
 def _has_gpu():
     try:
-        from tgraph.backend_cuda import driver
+        from tgraph.backends.cuda import driver
         driver()
         return True
     except Exception:
@@ -48,9 +48,9 @@ needs_gpu = pytest.mark.skipif(not _has_gpu(), reason="no NVIDIA GPU and driver"
 
 def _kinds(graph):
     from tgraph import dialect
-    from tgraph.mlir import ir
+    from tgraph.support.mlir import ir
     from tgraph.passes import build_pass_manager
-    from tgraph.passes.tg_gpu_pipeline import kernel_pipeline
+    from tgraph.passes.gpu.tg_gpu_pipeline import kernel_pipeline
 
     with dialect.context():
         module = ir.Module.parse(graph.ir())
@@ -297,7 +297,7 @@ def test_a_device_input_of_the_wrong_shape_is_refused(device):
 @pytest.mark.parametrize("element_type, bits", [("f16", 0x3E00), ("bf16", 0x3FC0)])
 def test_a_half_precision_scalar_parameter_is_passed_as_its_bits(element_type, bits):
     from tgraph import dialect
-    from tgraph.mlir import ir
+    from tgraph.support.mlir import ir
 
     with dialect.context():
         assert backend_cuda._scalar_param(ir.Type.parse(element_type), 1.5) == (ctypes.c_uint16, bits)
@@ -435,7 +435,7 @@ def test_results_that_share_a_value_run(device):
 def test_newer_llvm_float_constants_are_rewritten_for_llvmlite():
     """The bindings' LLVM writes special floats as +qnan, -inf, f0x...; llvmlite reads the old hex forms
     (a cross-entropy with an out-of-range label selects a NaN constant)."""
-    from tgraph.ptx import _older_syntax
+    from tgraph.backends.ptx import _older_syntax
 
     text = ("%a = select i1 %c, float %x, float +qnan\n%b = fadd double %y, -inf\n%h = fmul half %z, -qnan\n"
             "%f = fmul float %w, f0x3F800000\n%s = fadd bfloat %v, +inf\n%n = fadd float %u, nan\n")

@@ -6,7 +6,7 @@ import pytest
 
 import tgraph as tg
 from tgraph.dialect import IRDL_FILE, REFERENCE_FILE, irdl_text, op_reference
-from tgraph.mlir import bundled_opt_tool
+from tgraph.support.mlir import bundled_opt_tool
 
 
 def test_irdl_file_is_current():

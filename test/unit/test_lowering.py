@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 import tgraph as tg
-from tgraph.backend_cpu import CpuExecutable
+from tgraph.backends.cpu import CpuExecutable
 from tgraph.dialect import ALL_OPS, OPS
 from tgraph.passes.lowering import RULES
-from tgraph.passes.tg_approximate_math import EXPANSIONS
+from tgraph.passes.cpu.tg_approximate_math import EXPANSIONS
 from tgraph.passes.tg_simplify import FOLDABLE
-from tgraph.passes.tg_cpu_codegen import host_vector_width
+from tgraph.support.target import native_vector_width
 import op_table
 from op_table import CASES
 
@@ -79,7 +79,7 @@ def test_op_table_case_at_forced_vector_width(case, width, monkeypatch):
     """The codegen (and LLVM's instruction set, below the host's width) of a CPU with `width` f32
     lanes, whatever CPU runs the tests: a bug only a smaller or larger vector unit shows is caught here.
     The host's own width is test_op_table_case_on_cpu, not compiled twice."""
-    if width == host_vector_width():
+    if width == native_vector_width():
         pytest.skip(f"width {width} is this host's: test_op_table_case_on_cpu runs it")
     monkeypatch.setenv("TGRAPH_VECTOR_WIDTH", str(width))
     graph = tg.trace(case.fn, case.specs)
@@ -92,13 +92,13 @@ def test_forced_vector_width_reaches_the_codegen_and_the_instruction_set(monkeyp
     for width in (4, 16):
         monkeypatch.setenv("TGRAPH_VECTOR_WIDTH", str(width))
         records = []
-        CpuExecutable(graph, log=lambda name, op: records.append((name, op.get_asm())))
+        CpuExecutable(graph, log=lambda stage, name, op: records.append((name, op.get_asm())))
         logs[width] = dict(records)
     vector = {w: logs[w]["tg-erase-transform-scripts"] for w in logs}
     # Rows are vectorized four vectors at a time.
     assert "vector<16xf32>" in vector[4] and "vector<64xf32>" not in vector[4]
     assert "vector<64xf32>" in vector[16]
-    if tg.passes.tg_cpu_codegen.host_vector_width() > 4:  # below the host's width, AVX is turned off
+    if native_vector_width() > 4:  # below the host's width, AVX is turned off
         assert '"-avx"' in logs[4]["tg-limit-vector-isa{vector-width=4}"]
     monkeypatch.setenv("TGRAPH_VECTOR_WIDTH", "12")
     with pytest.raises(tg.TGraphError, match="TGRAPH_VECTOR_WIDTH='12': use one of 4, 8, 16"):
@@ -176,7 +176,7 @@ def _nearest_even(x, dtype):
 def test_f64_rounds_once_to_f16_and_bf16(dtype):
     """Halfway points between neighbours, and points just off them by less than an f32 ulp: a
     conversion through f32 rounds these twice and gets ties wrong."""
-    target = tg.dtypes.to_numpy(dtype)
+    target = tg.support.dtypes.to_numpy(dtype)
     every = np.arange(1 << 16, dtype=np.uint16).view(target)
     values = np.unique(every[np.isfinite(every)].astype(np.float64))
     rng = np.random.default_rng(3)

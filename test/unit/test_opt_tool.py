@@ -10,9 +10,10 @@ import pytest
 
 from tgraph.passes import PipelineError
 from tgraph.passes.tg_conv_to_matmul import ConvToMatmul
-from tgraph.passes.tg_cpu_codegen import CpuCodegen, PlanCpuCodegen
-from tgraph.passes.tg_cpu_pipeline import CpuPipeline
-from tgraph.passes.tg_gpu_pipeline import GpuPipeline
+from tgraph.passes.cpu.tg_cpu_codegen import CpuCodegen
+from tgraph.passes.cpu.tg_plan_cpu_codegen import PlanCpuCodegen
+from tgraph.passes.cpu.tg_cpu_pipeline import CpuPipeline
+from tgraph.passes.gpu.tg_gpu_pipeline import GpuPipeline
 
 SOURCE = """\
 func.func @f(%a: tensor<3xf32>) -> tensor<3xf32> {

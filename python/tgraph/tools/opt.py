@@ -14,7 +14,7 @@ import sys
 import tempfile
 
 from tgraph import dialect
-from tgraph.mlir import ir
+from tgraph.support.mlir import ir
 from tgraph.passes import PASSES, PipelineError, build_pass_manager
 
 _LOC = re.compile(r'"((?:[^"\\]|\\.)*)":(\d+):(\d+)')

@@ -4,6 +4,9 @@ LLVM code generation; for the GPU, a JSON description of the CudaExecutable (its
 specs and launch plan; see CudaExecutable.to_json). In ~/.cache/tgraph, or TGRAPH_CACHE_DIR;
 TGRAPH_CACHE_DIR="" turns it off.
 
+The cache knows files, not executables: each backend brings its codec (backends.cpu.CpuBackend,
+backends.cuda.CudaBackend: `load_cached`, `store_cached`) and stores through the functions below.
+
 A cached library is code this process runs, so the cache is the user's alone. The directory is
 created 0700; an existing one that is not owned by the user, or is writable by group or others,
 is not used at all (nothing loaded, nothing stored; one warning says how to fix it). Entries are
@@ -28,8 +31,6 @@ import subprocess
 import tempfile
 import warnings
 
-from .backend_cpu import CpuExecutable
-from .dtypes import TensorSpec
 
 FORMAT = 3  # bump when what is cached, or how, changes
 
@@ -67,7 +68,7 @@ def compiler_fingerprint():
 @functools.lru_cache(maxsize=None)
 def host_fingerprint():
     """What the object code depends on besides the IR: the CPU, tgraph's compiler and the MLIR build."""
-    from . import mlir
+    from ..support import mlir
 
     try:
         with open("/proc/cpuinfo") as f:
@@ -184,12 +185,9 @@ def _write_new(path, text):
         f.write(text)
 
 
-def _specs(items):
-    return [TensorSpec(tuple(shape), dtype) for shape, dtype in items]
-
-
-def load(digest):
-    """A CpuExecutable from the cache, or None (missing, refused or unloadable: then removed)."""
+def load_library(digest):
+    """(path of the cached shared library, its metadata as parsed JSON) under `digest`, or None
+    (missing or refused: then removed). A caller that cannot load them calls `discard_library`."""
     folder = usable_dir()
     if not folder:
         return None
@@ -200,17 +198,22 @@ def load(digest):
     if not _library_ok(library) or text is None:
         return None
     try:
-        info = json.loads(text)
         # The directory is the user's alone, so the path still names the file just checked.
-        return CpuExecutable.load(library, info["name"], _specs(info["inputs"]), _specs(info["outputs"]),
-                                  info["threads"], info["allocations"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        _remove(library, meta)
+        return library, json.loads(text)
+    except ValueError:
+        discard_library(digest)
         return None
 
 
-def store(digest, executable):
-    """Save a compiled executable under `digest`; quietly does nothing when it cannot."""
+def discard_library(digest):
+    folder = usable_dir()
+    if folder:
+        _remove(os.path.join(folder, digest + ".so"), os.path.join(folder, digest + ".json"))
+
+
+def store_library(digest, save, metadata):
+    """Store a shared library written by `save(path, linker)` and its metadata (JSON-ready)
+    under `digest`; quietly does nothing when it cannot."""
     if linker() is None:
         return
     folder = usable_dir(create=True)
@@ -219,13 +222,10 @@ def store(digest, executable):
     try:
         with tempfile.TemporaryDirectory(dir=folder, prefix=".tmp-") as scratch:  # made 0700
             library = os.path.join(scratch, "entry.so")
-            executable.save(library, linker())
+            save(library, linker())
             os.chmod(library, 0o700)  # the linker made it as the umask allows
             meta = os.path.join(scratch, "entry.json")
-            _write_new(meta, json.dumps({"name": executable.name, "threads": executable.threads,
-                                           "allocations": list(executable.allocations),
-                                           "inputs": [[s.shape, s.dtype] for s in executable.input_specs],
-                                           "outputs": [[s.shape, s.dtype] for s in executable.output_specs]}))
+            _write_new(meta, json.dumps(metadata))
             # The library first: a reader needs both, and checks for the metadata second.
             os.replace(library, os.path.join(folder, digest + ".so"))
             os.replace(meta, os.path.join(folder, digest + ".json"))
@@ -241,36 +241,40 @@ def _remove(*paths):
             pass
 
 
-def load_gpu(digest):
-    """A CudaExecutable from the cache, or None (missing, refused or not a valid description: then removed)."""
-    from .backend_cuda import CudaExecutable
-
+def load_document(digest, suffix):
+    """The parsed JSON document stored under `digest` + `suffix`, or None (missing, refused or not
+    JSON: then removed). A caller that cannot use it calls `discard_document`."""
     folder = usable_dir()
     if not folder:
         return None
-    path = os.path.join(folder, digest + ".cuda.json")
-    text = _read_entry(path)
+    text = _read_entry(os.path.join(folder, digest + suffix))
     if text is None:
         return None
     try:
-        return CudaExecutable.from_json(json.loads(text))
-    except (ValueError, RecursionError):  # damaged, stale or not ours: compiled again
-        _remove(path)
+        return json.loads(text)
+    except (ValueError, RecursionError):  # damaged: compiled again
+        discard_document(digest, suffix)
         return None
 
 
-def store_gpu(digest, executable):
-    """Save a CudaExecutable under `digest`; quietly does nothing when it cannot."""
+def discard_document(digest, suffix):
+    folder = usable_dir()
+    if folder:
+        _remove(os.path.join(folder, digest + suffix))
+
+
+def store_document(digest, suffix, document):
+    """Store a JSON-ready document under `digest` + `suffix`; quietly does nothing when it cannot."""
     folder = usable_dir(create=True)
     if not folder:
         return
     scratch = None
     try:
-        text = json.dumps(executable.to_json())
+        text = json.dumps(document)
         with tempfile.NamedTemporaryFile("w", dir=folder, prefix=".tmp-", delete=False) as f:  # made 0600
             scratch = f.name
             f.write(text)
-        os.replace(scratch, os.path.join(folder, digest + ".cuda.json"))
+        os.replace(scratch, os.path.join(folder, digest + suffix))
     except (OSError, TypeError, ValueError):  # a cache that cannot be written is only slower
         if scratch:
             _remove(scratch)

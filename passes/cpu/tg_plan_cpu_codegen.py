@@ -1,6 +1,7 @@
-"""CPU code generation strategies, as transform-dialect scripts (`tg-cpu-codegen`).
+"""tg-plan-cpu-codegen: the CPU code generation strategies, as a transform-dialect script (run by
+`tg-cpu-codegen`).
 
-`tg-plan-cpu-codegen` looks at every linalg op on tensors, chooses a strategy by its kind and
+It looks at every linalg op on tensors, chooses a strategy by its kind and
 shapes, tags the op (`tg.codegen = "opN"`, and `tg.planned`) and appends a transform script (a
 nested module with `@__transform_main`, which finds all planned ops with one match) that applies
 it; upstream's `transform-interpreter` runs the script and `tg-erase-transform-scripts` removes it.
@@ -18,114 +19,21 @@ Strategies (f32 lanes `vector-width`, from the host: 16 with AVX-512):
     and elementwise ops of the same rows it reads, tiled together over blocks of rows
     (transform.structured.fuse, threads over rows first), so a block of rows passes through the
     whole chain while it is in cache; each op in it then vectorized as above.
-  convolution: tg-to-linalg emits im2col and a batched contraction (the strategy above); a
+  convolution: tg-conv-to-matmul makes im2col and a batched contraction (the strategy above); a
     direct NCHW x FCHW convolution with a narrow kernel becomes 1-D convolutions along output
     rows, vectorized.
 Ops of other kinds (grouped convolutions, pooling, gathers, scatter loops) keep their loops."""
 
 import dataclasses
-import os
 
-from tgraph.mlir import ir
+from tgraph.support.mlir import ir
+from tgraph.support.symbols import functions
+from tgraph.support.target import CpuTarget
 
-from .base import ModulePass, collect_ops
-from .pipeline import register_pass
-
-TAG = "tg.codegen"
-# Every tagged op also carries this unit attribute: the script finds them all with one match (a
-# walk of the module) and splits that handle, one handle per op. A match per tag walked the whole
-# module once per op: quadratic in the graph's size.
-PLANNED = "tg.planned"
-
-
-VECTOR_WIDTHS = (4, 8, 16)  # f32 lanes of SSE/NEON, AVX2 and AVX-512
-
-
-def host_vector_width():
-    """f32 lanes of the widest vector unit LLVM will use on this host."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line for line in f if line.startswith("flags")), "").split()
-    except OSError:
-        return 4
-    return 16 if "avx512f" in flags else 8 if "avx2" in flags else 4
-
-
-def vector_width():
-    """The f32 lanes to generate code for: TGRAPH_VECTOR_WIDTH (4, 8 or 16) when set, so that the
-    code a smaller or larger CPU would get can be built and tested on any host; else the host's."""
-    value = os.environ.get("TGRAPH_VECTOR_WIDTH", "")
-    if not value:
-        return host_vector_width()
-    if not value.isdigit() or int(value) not in VECTOR_WIDTHS:
-        raise ValueError(f"TGRAPH_VECTOR_WIDTH={value!r}: use one of {', '.join(map(str, VECTOR_WIDTHS))}")
-    return int(value)
-
-
-def default_threads():
-    value = os.environ.get("TGRAPH_NUM_THREADS", "")
-    return int(value) if value.isdigit() and int(value) > 0 else (os.cpu_count() or 1)
-
-
-@dataclasses.dataclass
-class LoopNest:
-    """A linalg op's loops: kind ('parallel'/'reduction') and static size of each."""
-
-    kinds: list
-    sizes: list
-    inputs: int
-    body: list  # op names in the region
-    combiner: str = ""  # the op that combines into the (single) output: arith.addf for a sum
-    plain_maps: bool = True  # every indexing map picks loop dimensions (no reversed or offset indexing)
-
-    @property
-    def reductions(self):
-        return [i for i, k in enumerate(self.kinds) if k == "reduction"]
-
-
-NAMED_KINDS = {"linalg.matmul": ["parallel", "parallel", "reduction"],
-               "linalg.batch_matmul": ["parallel", "parallel", "parallel", "reduction"]}
-
-
-def loop_nest(op):
-    """The LoopNest of a linalg.generic / matmul / batch_matmul with static shapes, else None."""
-    name = op.name
-    operands = list(op.operands)
-    if any(not isinstance(v.type, ir.RankedTensorType) or not v.type.has_static_shape for v in operands):
-        return None
-    if name in NAMED_KINDS:
-        kinds = NAMED_KINDS[name]
-        a, b = (list(v.type.shape) for v in operands[:2])
-        sizes = a[:-1] + [b[-1], a[-1]]  # batch..., M, N, K
-        return LoopNest(kinds, sizes, 2, ["arith.mulf", "arith.addf"])
-    if name != "linalg.generic":
-        return None
-    kinds = [str(k).split("<")[-1].rstrip(">") for k in ir.ArrayAttr(op.attributes["iterator_types"])]
-    sizes = [None] * len(kinds)
-    plain = True
-    for value, map_attr in zip(operands, ir.ArrayAttr(op.attributes["indexing_maps"])):
-        for d, expr in zip(value.type.shape, ir.AffineMapAttr(map_attr).value.results):
-            if isinstance(expr, ir.AffineDimExpr):
-                sizes[expr.position] = d
-            else:
-                plain = False
-    if None in sizes:
-        return None
-    block = op.regions[0].blocks[0]
-    body = [o.name for o in block.operations]
-    inputs = len(operands) - len(op.results)
-    return LoopNest(kinds, sizes, inputs, body, _combiner(block, inputs), plain)
-
-
-def _combiner(block, inputs):
-    """The name of the op yielding the single output, when it reads the output's running value."""
-    ops = list(block.operations)
-    if len(block.arguments) != inputs + 1 or len(ops) < 2 or len(ops[-1].operands) != 1:
-        return ""
-    owner = ops[-1].operands[0].owner
-    if isinstance(owner, ir.Block) or block.arguments[inputs] not in list(owner.operands):
-        return ""
-    return owner.name
+from ..base import ModulePass, collect_ops
+from ..loop_nest import loop_nest
+from ..pipeline import register_pass
+from .common import PLANNED, TAG, threads_option, vector_width_option
 
 
 def divisor_at_most(n, limit, multiple_of=1):
@@ -344,9 +252,7 @@ def row_groups(module, usable):
     when there is at least one reduction among them. `usable(op, nest)` screens each op; an op
     joins one group."""
     claimed, groups = set(), []
-    for func in module.regions[0].blocks[0].operations:
-        if func.operation.name != "func.func":
-            continue
+    for func in functions(module):
         ops = [op.operation for op in func.regions[0].blocks[0].operations if op.operation.name == "linalg.generic"]
         position = {op: i for i, op in enumerate(ops)}
         for consumer in reversed(ops):
@@ -423,20 +329,6 @@ def tag_op(op, tag):
     op.attributes[PLANNED] = ir.UnitAttr.get()
 
 
-def threads_option():
-    return dataclasses.field(default=0, metadata={"help": "threads (0: TGRAPH_NUM_THREADS, else all cores)", "min": 0})
-
-
-def vector_width_option():
-    # The width stands for the f32 lanes of a vector register (4, 8 or 16 on the hosts tgraph
-    # knows): a width that is not a power of two fits no vector unit.
-    def zero_or_power_of_two(width):
-        return width == 0 or (width > 0 and width & (width - 1) == 0)
-
-    return dataclasses.field(default=0, metadata={"help": "f32 vector lanes (0: TGRAPH_VECTOR_WIDTH, else from the host)",
-                                                  "check": (zero_or_power_of_two, "0 (from the host) or a power of two")})
-
-
 @register_pass
 @dataclasses.dataclass
 class PlanCpuCodegen(ModulePass):
@@ -447,8 +339,8 @@ class PlanCpuCodegen(ModulePass):
     vector_width: int = vector_width_option()
 
     def run(self, module):
-        vw = self.vector_width or vector_width()
-        threads = self.threads or default_threads()
+        target = CpuTarget.host(self.threads, self.vector_width)
+        vw, threads = target.vector_width, target.threads
         script = Script()
         count = 0
 
@@ -530,38 +422,3 @@ class PlanCpuCodegen(ModulePass):
                     "transform.apply_patterns.vector.multi_reduction_flattening lowering_strategy = \"innerparallel\" "
                     "transform.apply_patterns.vector.multi_reduction_unrolling lowering_strategy = \"innerparallel\" "
                     "transform.apply_patterns.canonicalization } : !transform.any_op")
-
-
-@register_pass
-@dataclasses.dataclass
-class EraseTransformScripts(ModulePass):
-    name = "tg-erase-transform-scripts"
-    summary = "remove transform scripts (nested modules with named sequences) and codegen tags"
-
-    def run(self, module):
-        for op in list(module.regions[0].blocks[0].operations):
-            if op.operation.name == "builtin.module" and "transform.with_named_sequence" in op.operation.attributes:
-                op.operation.erase()
-
-        def untag(op):
-            for name in (TAG, PLANNED):
-                if name in op.attributes:
-                    del op.attributes[name]
-            return ir.WalkResult.ADVANCE
-
-        module.walk(untag)
-
-
-@register_pass
-@dataclasses.dataclass
-class CpuCodegen(ModulePass):
-    name = "tg-cpu-codegen"
-    summary = "plan, apply and erase the CPU codegen transform script"
-    is_pipeline = True
-
-    threads: int = threads_option()
-    vector_width: int = vector_width_option()
-
-    def pipeline(self):
-        plan = PlanCpuCodegen(threads=self.threads, vector_width=self.vector_width).pipeline_text()
-        return f"{plan}, transform-interpreter, tg-erase-transform-scripts"

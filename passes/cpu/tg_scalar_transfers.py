@@ -8,10 +8,10 @@ indices, so a scalar load or store (and a broadcast or extract) says the same.""
 
 import dataclasses
 
-from tgraph.mlir import ir, memref, vector
+from tgraph.support.mlir import ir, memref, vector
 
-from .base import ModulePass, collect_ops
-from .pipeline import register_pass
+from ..base import ModulePass, collect_ops
+from ..pipeline import register_pass
 
 
 def _is_scalar_transfer(op):

@@ -9,15 +9,14 @@ _PACKAGE_DIRS = None
 
 
 def _package_dirs():
+    """tgraph's source folders (python/tgraph, dialect/, passes/), found without importing them."""
     global _PACKAGE_DIRS
     if _PACKAGE_DIRS is None:
-        import tgraph
-        import tgraph.dialect
-        import tgraph.passes
+        import importlib.util
 
         _PACKAGE_DIRS = tuple(
-            os.path.dirname(os.path.abspath(m.__file__)) + os.sep
-            for m in (tgraph, tgraph.dialect, tgraph.passes)
+            os.path.dirname(os.path.abspath(importlib.util.find_spec(name).origin)) + os.sep
+            for name in ("tgraph", "tgraph.dialect", "tgraph.passes")
         )
     return _PACKAGE_DIRS
 

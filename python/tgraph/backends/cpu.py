@@ -8,6 +8,7 @@ into fresh numpy arrays that belong to the caller."""
 
 import ctypes
 import ctypes.util
+import dataclasses
 import functools
 import os
 import subprocess
@@ -17,10 +18,18 @@ import threading
 import numpy as np
 
 from tgraph import dialect
-from tgraph.dialect import VerifyError
-from .dtypes import convert_input
-from .errors import TGraphError, TGraphTypeError, user_facing
-from .mlir import execution_engine, ir
+from tgraph.passes.cpu.tg_cpu_pipeline import CpuPipeline
+from tgraph.passes.cpu.tg_record_allocations import LARGEST, TOTAL
+
+from . import cache
+from .base import Backend, register
+from .common import parse_entry, run_pipeline
+from ..support.arguments import conform
+from ..support.dtypes import TensorSpec
+from ..support.errors import TGraphError, user_facing
+from ..support.mlir import execution_engine, ir
+from ..support.symbols import functions, name_of
+from ..support.target import CpuTarget
 
 _DESCRIPTOR_TYPES = {}
 
@@ -78,87 +87,11 @@ def _read_only_arguments(fop):
 
 
 def _prepare_functions(module):
-    for op in module.body.operations:
-        if op.operation.name == "func.func":
-            name = ir.StringAttr(op.attributes["sym_name"]).value
-            ir.SymbolTable.replace_all_symbol_uses(name, SYMBOL_PREFIX + name, module.operation)
-            ir.SymbolTable.set_symbol_name(op, SYMBOL_PREFIX + name)
-            _read_only_arguments(op)
-
-
-def _diagnostics(err):
-    lines = [f"{d.location}: {d.message}" for d in err.error_diagnostics]
-    return "\n".join(lines) or str(err).strip()
-
-
-def parse_entry(module, func_name, who, where):
-    """(a fresh ir.Module, the entry's name, input specs, output specs) from tg IR text, an
-    ir.Module or a Graph; call inside dialect.context(). TGraphErrors name `who` and `where`."""
-    from .graph import Graph
-
-    if isinstance(module, Graph):
-        func_name = func_name or module.name
-        module = module.module
-    if isinstance(module, ir.Module):
-        module = module.operation.get_asm(enable_debug_info=True)
-    if not isinstance(module, str):
-        raise TGraphTypeError(f"{who} needs tg IR text, an ir.Module or a tgraph.Graph, got {type(module).__name__}")
-    try:
-        parsed = ir.Module.parse(module)
-    except ir.MLIRError as err:
-        raise TGraphError(f"cannot parse the module: {_diagnostics(err)}") from None
-    graph = Graph(parsed, func_name)
-    try:
-        inputs, outputs = graph._signature()
-    except VerifyError as err:
-        raise TGraphError(f"@{graph.name} cannot run on {where}: its signature must be static tensors "
-                          f"of tg element types ({err})") from None
-    return parsed, graph.name, inputs, outputs
-
-
-def run_pipeline(module, pipeline, log, what):
-    """Run pipeline text on module: in one pass manager run, or pass by pass calling
-    `log(pass, module operation)` after each. On failure a TGraphError names the pass that failed
-    and carries MLIR's diagnostics (with the ops' locations): after a one-run failure the pipeline
-    is run again pass by pass, on a copy kept for the purpose, to find that pass."""
-    from tgraph.passes import PipelineError, build_pass_manager
-    from tgraph.passes.pipeline import expand, parse_pipeline
-
-    def fail(stage, err):
-        detail = _diagnostics(err) if isinstance(err, ir.MLIRError) else str(err)
-        head = f"cannot compile {what}" + (f": the pass {stage} failed" if stage else "")
-        raise TGraphError(f"{head}:\n{detail}") from None
-
-    try:
-        elements = [element for _, _, element in expand(parse_pipeline(pipeline))]
-    except PipelineError as err:
-        fail(None, err)
-    if log is None:
-        backup = module.operation.clone()
-        try:
-            pm = build_pass_manager(pipeline)
-            pm.enable_verifier(False)  # half the pipeline's time: verify once, at the end, instead
-            pm.run(module.operation)
-            module.operation.verify()
-            return
-        except (ir.MLIRError, PipelineError) as err:
-            first_error = err
-        # Find the failing pass on the copy; its diagnostics are the ones to report.
-        try:
-            for element in elements:
-                build_pass_manager(element).run(backup)
-                backup.verify()
-        except (ir.MLIRError, PipelineError) as err:
-            fail(element, err)
-        finally:
-            backup.erase()
-        fail(None, first_error)  # only the one-run pipeline failed (never seen): report it as it is
-    for element in elements:
-        try:
-            build_pass_manager(element).run(module.operation)
-        except (ir.MLIRError, PipelineError) as err:
-            fail(element, err)
-        log(element, module.operation)
+    for op in functions(module):
+        name = name_of(op)
+        ir.SymbolTable.replace_all_symbol_uses(name, SYMBOL_PREFIX + name, module.operation)
+        ir.SymbolTable.set_symbol_name(op, SYMBOL_PREFIX + name)
+        _read_only_arguments(op)
 
 
 def llvm_translation_check(module, what):
@@ -177,29 +110,6 @@ def llvm_translation_check(module, what):
         op = leftover[0]
         raise TGraphError(f"cannot compile {what}: LLVM translation: '{op.name}' at {op.location} was not lowered to "
                           "the LLVM dialect (a lowering gap in tgraph's pipeline: please report it with the graph)")
-
-
-def conform(arrays, specs, where, what, names=None):
-    """Arrays matching `specs` exactly (dtype, shape, C-contiguous and aligned), converted by
-    tgraph's rule for arguments (dtypes.convert_input, as the interpreter does). A TGraphError
-    names the argument (`names[i]` if given) otherwise."""
-    if len(arrays) != len(specs):
-        raise TGraphError(f"{where}: expected {len(specs)} {what}, got {len(arrays)}")
-    return [conform_one(a, spec, where, argument_label(what, i, names))
-            for i, (a, spec) in enumerate(zip(arrays, specs))]
-
-
-def argument_label(what, i, names=None):
-    """How errors name argument `i` of `what` ("inputs"): "input 1 ('w')"."""
-    return f"{what[:-1]} {i}" + (f" ('{names[i]}')" if names else "")
-
-
-def conform_one(a, spec, where, label):
-    """One argument conformed as `conform` does; `label` names it in errors."""
-    array = convert_input(a, spec, where, label)
-    if not (array.flags.c_contiguous and array.flags.aligned):  # else used in place, never written
-        array = np.array(array, order="C")
-    return array
 
 
 @functools.lru_cache(maxsize=None)
@@ -246,22 +156,17 @@ def keep_freed_memory():
         return False
 
 
-def vector_width():
-    """f32 vector lanes to compile for: TGRAPH_VECTOR_WIDTH (4, 8 or 16), else the host's."""
-    from tgraph.passes.tg_cpu_codegen import vector_width as codegen_vector_width
-
+def host_target(threads=None):
+    """The CPU to compile for (support.target.CpuTarget.host): `threads`, else TGRAPH_NUM_THREADS,
+    else every core, but 1 without an OpenMP runtime; the vector width from TGRAPH_VECTOR_WIDTH
+    or the host. A bad TGRAPH_VECTOR_WIDTH is a TGraphError."""
     try:
-        return codegen_vector_width()
+        target = CpuTarget.host(threads or 0)
     except ValueError as err:
         raise TGraphError(str(err)) from None
-
-
-def threads_for(requested=None):
-    """Threads to compile for: `requested`, else TGRAPH_NUM_THREADS, else every core; 1 without OpenMP."""
-    from tgraph.passes.tg_cpu_codegen import default_threads
-
-    threads = requested or default_threads()
-    return threads if threads > 1 and openmp_runtime() else 1
+    if target.threads > 1 and not openmp_runtime():
+        target = dataclasses.replace(target, threads=1)
+    return target
 
 
 # Functions whose largest buffer is at least this large check, before each call, that their
@@ -300,20 +205,21 @@ class CpuExecutable:
 
     `module` is tg IR text, an ir.Module or a tgraph.Graph; `func_name` defaults to the Graph's
     entry or the module's first function. The module is compiled from a copy: it is not changed.
-    `log(pass name, module operation)`, when given, is called after every pass of the pipeline
-    (the pipeline then runs one pass at a time)."""
+    `log(stage, pass, module operation)`, when given, is called after every pass of the pipeline
+    (the pipeline then runs one pass at a time). `pipeline` (text) replaces tg-cpu-pipeline's
+    stages."""
 
     @user_facing
     def __init__(self, module, func_name=None, log=None, threads=None, pipeline=None):
         with dialect.context():
             self._module, self.name, self.input_specs, self.output_specs = parse_entry(
                 module, func_name, "CpuExecutable", "the CPU")
-            self.threads = threads_for(threads)
-            self.vector_width = vector_width()
+            target = host_target(threads)
+            self.threads, self.vector_width = target.threads, target.vector_width
             self.loaded_from = None
             keep_freed_memory()
             f16_runtime()
-            self._compile(log, pipeline or f"tg-cpu-pipeline{{threads={self.threads} vector-width={self.vector_width}}}")
+            self._compile(log, pipeline or CpuPipeline(threads=self.threads, vector_width=self.vector_width).stages())
         self._ready()
 
     def _ready(self):
@@ -348,8 +254,6 @@ class CpuExecutable:
             os.remove(obj)
 
     def _compile(self, log, pipeline):
-        from tgraph.passes.tg_record_allocations import LARGEST, TOTAL
-
         _prepare_functions(self._module)
         symbol = "_mlir_ciface_" + SYMBOL_PREFIX + self.name
         run_pipeline(self._module, pipeline, log, f"@{self.name} for the CPU")
@@ -399,3 +303,47 @@ class CpuExecutable:
         ins = ", ".join(map(str, self.input_specs))
         outs = ", ".join(map(str, self.output_specs))
         return f"<tgraph.CpuExecutable @{self.name}({ins}) -> {outs}>"
+
+
+def _specs(items):
+    return [TensorSpec(tuple(shape), dtype) for shape, dtype in items]
+
+
+class CpuBackend(Backend):
+    """This CPU: tg-cpu-pipeline and the LLVM JIT; numpy arrays in and out; the cache keeps a
+    shared library and its metadata per entry."""
+
+    name = "cpu"
+    stages = ("linalg", "vector", "bufferized", "llvm")
+
+    def compile(self, module, name, log=None):
+        return CpuExecutable(module, name, log=log)
+
+    def conform(self, arrays, specs, where, what, names=None):
+        return conform(arrays, specs, where, what, names)
+
+    def cache_options(self):
+        target = host_target()
+        return [target.threads, target.vector_width]
+
+    def load_cached(self, digest):
+        entry = cache.load_library(digest)
+        if entry is None:
+            return None
+        library, info = entry
+        try:
+            return CpuExecutable.load(library, info["name"], _specs(info["inputs"]), _specs(info["outputs"]),
+                                      info["threads"], info["allocations"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            cache.discard_library(digest)
+            return None
+
+    def store_cached(self, digest, executable):
+        cache.store_library(digest, executable.save, {
+            "name": executable.name, "threads": executable.threads, "allocations": list(executable.allocations),
+            "inputs": [[s.shape, s.dtype] for s in executable.input_specs],
+            "outputs": [[s.shape, s.dtype] for s in executable.output_specs]})
+
+
+BACKEND = CpuBackend()
+register(BACKEND)

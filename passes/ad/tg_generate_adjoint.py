@@ -17,12 +17,12 @@ import dataclasses
 
 from tgraph.dialect import OPS, spec_of
 from tgraph.dialect.ad import Emitter, add_any
-from tgraph.dtypes import is_float
-from tgraph.mlir import func, ir
+from tgraph.support.dtypes import is_float
+from tgraph.support.mlir import func, ir
 
-from .base import ModulePass
-from .pipeline import register_pass
-from .tg_generate_tangent import (clone_primal, differentiable_inputs, find_function, float_results, insert_function,
+from ..base import ModulePass
+from ..pipeline import register_pass
+from .common import (clone_primal, differentiable_inputs, find_function, float_results, insert_function,
                                   straight_line_body)
 
 

@@ -15,8 +15,8 @@ import struct
 import subprocess
 import tempfile
 
-from .errors import TGraphError
-from .mlir import _load, ir
+from ..support.errors import TGraphError
+from ..support.mlir import _load, ir
 
 TRIPLE = "nvptx64-nvidia-cuda"
 DATA_LAYOUT = "e-p6:32:32-i64:64-i128:128-v16:16-v32:32-n16:32:64"

@@ -8,10 +8,10 @@ be allocated, and raise MemoryError instead."""
 
 import dataclasses
 
-from tgraph.mlir import ir
+from tgraph.support.mlir import ir
 
-from .base import ModulePass, collect_ops
-from .pipeline import register_pass
+from ..base import ModulePass, collect_ops
+from ..pipeline import register_pass
 
 _ELEMENT_BYTES = {"f16": 2, "bf16": 2, "f32": 4, "f64": 8, "i1": 1, "i8": 1, "i32": 4, "i64": 8, "index": 8}
 LARGEST, TOTAL = "tg.largest_allocation", "tg.total_allocation"

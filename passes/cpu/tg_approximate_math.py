@@ -20,10 +20,10 @@ import dataclasses
 
 from tgraph.dialect import OPS
 from tgraph.dialect.approximations import MATH_EXPANSIONS, ArithEmitter
-from tgraph.mlir import arith, func, ir
+from tgraph.support.mlir import arith, func, ir
 
-from .base import ModulePass, collect_ops
-from .pipeline import register_pass
+from ..base import ModulePass, collect_ops
+from ..pipeline import register_pass
 
 # The upstream ops' expansions, and those the op records add for the math ops of their bodies.
 EXPANSIONS = dict(MATH_EXPANSIONS, **{name: fn for opdef in OPS.values() for name, fn in opdef.approximations.items()})

@@ -15,11 +15,16 @@ import threading
 import numpy as np
 
 from tgraph import dialect
-from . import dlpack, ptx
-from .backend_cpu import argument_label, conform_one, parse_entry, run_pipeline
-from .dtypes import NUMPY_DTYPES, TensorSpec
-from .errors import TGraphError, TGraphTypeError, user_facing
-from .mlir import ir
+from tgraph.passes.gpu.tg_gpu_pipeline import GpuPipeline
+
+from . import cache, dlpack, ptx
+from .base import Backend, register
+from .common import parse_entry, run_pipeline
+from ..support.arguments import conform
+from ..support.symbols import lookup
+from ..support.dtypes import NUMPY_DTYPES, TensorSpec
+from ..support.errors import TGraphError, TGraphTypeError, user_facing
+from ..support.mlir import ir
 
 NO_DRIVER = "target 'cuda' needs an NVIDIA driver; none found"
 
@@ -100,8 +105,7 @@ class Plan:
     """The host function as data: argument, workspace and constant buffers, and the launches."""
 
     def __init__(self, module, name):
-        fn = next(op for op in module.body.operations if op.operation.name == "func.func"
-                  and ir.StringAttr(op.attributes["sym_name"]).value == name)
+        fn = lookup(module, name)
         self.buffers, self.launches = [], []
         values = {}
         block = fn.regions[0].blocks[0]
@@ -420,15 +424,8 @@ def _device_pointer(array, spec, where, label):
 
 
 def conform_device(arrays, specs, where, what, names=None):
-    """Like backend_cpu.conform, but arrays already on the GPU pass through as (pointer, keep-alive)."""
-    if len(arrays) != len(specs):
-        raise TGraphError(f"{where}: expected {len(specs)} {what}, got {len(arrays)}")
-    out = []
-    for i, (a, spec) in enumerate(zip(arrays, specs)):
-        label = argument_label(what, i, names)
-        on_device = _device_pointer(a, spec, where, label)
-        out.append(on_device if on_device is not None else conform_one(a, spec, where, label))
-    return out
+    """support.arguments.conform, where arrays already on the GPU pass through as (pointer, keep-alive)."""
+    return conform(arrays, specs, where, what, names, on_device=_device_pointer)
 
 
 # ---------------------------------------------------------------------------- the executable
@@ -443,7 +440,7 @@ class CudaExecutable:
         with dialect.context():
             module, self.name, self.input_specs, self.output_specs = parse_entry(
                 module, func_name, "CudaExecutable", "the GPU")
-            run_pipeline(module, "tg-gpu-pipeline", log, f"@{self.name} for the GPU")
+            run_pipeline(module, GpuPipeline().stages(), log, f"@{self.name} for the GPU")
             self.plan = Plan(module, self.name)
             self.llvm_ir = ptx.device_llvm_ir(module)
         self.sm = sm or ptx.DEFAULT_SM
@@ -544,3 +541,38 @@ class CudaExecutable:
         ins = ", ".join(map(str, self.input_specs))
         outs = ", ".join(map(str, self.output_specs))
         return f"<tgraph.CudaExecutable @{self.name}({ins}) -> {outs}; {len(self.plan.launches)} kernels>"
+
+
+class CudaBackend(Backend):
+    """NVIDIA GPUs: tg-gpu-pipeline, PTX from the kernels, a launch plan for the host function
+    (compiling needs no GPU; a call does); arrays already on the GPU are used where they are; the
+    cache keeps the executable as a JSON document (CudaExecutable.to_json)."""
+
+    name = "cuda"
+    stages = ("linalg", "bufferized", "gpu", "nvvm", "llvm", "ptx")
+    artifacts = {"llvm": "llvm_ir", "ptx": "ptx"}
+
+    def compile(self, module, name, log=None):
+        return CudaExecutable(module, name, log=log)
+
+    def conform(self, arrays, specs, where, what, names=None):
+        return conform_device(arrays, specs, where, what, names)
+
+    def cache_options(self):
+        return ["cuda", ptx.DEFAULT_SM]
+
+    def load_cached(self, digest):
+        document = cache.load_document(digest, ".cuda.json")
+        if document is None:
+            return None
+        try:
+            return CudaExecutable.from_json(document)
+        except (ValueError, RecursionError):  # stale or not ours: compiled again
+            cache.discard_document(digest, ".cuda.json")
+            return None
+
+    def store_cached(self, digest, executable):
+        cache.store_document(digest, ".cuda.json", executable.to_json())
+
+
+register(CudaBackend())

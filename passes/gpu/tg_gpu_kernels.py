@@ -17,11 +17,12 @@ Four kernel shapes, picked per op:
 import dataclasses
 import math
 
-from tgraph.mlir import _load, arith, ir, scf
+from tgraph.support.mlir import _load, arith, ir, scf
+from tgraph.support.symbols import functions
 
-from .base import ModulePass, PassFailure, collect_ops
-from .pipeline import register_pass
-from .tg_cpu_codegen import _combiner
+from ..base import ModulePass, PassFailure, collect_ops
+from ..pipeline import register_pass
+from ..loop_nest import NEUTRAL_ELEMENTS, loop_nest, neutral_element
 
 memref = _load("dialects.memref")
 affine = _load("dialects.affine")
@@ -35,30 +36,12 @@ THREADS_M = THREADS_N = 16
 TREE_MIN_TERMS = 64
 CONTRACTION_MIN_WORK = 32 ** 3        # smaller contractions are serial reductions
 
-_INF = float("inf")
-# combiner -> identity (None: built from the type's range)
-IDENTITIES = {"arith.addf": 0.0, "arith.mulf": 1.0, "arith.maximumf": -_INF, "arith.minimumf": _INF,
-              "arith.maxnumf": -_INF, "arith.minnumf": _INF, "arith.addi": 0, "arith.muli": 1,
-              "arith.ori": 0, "arith.xori": 0, "arith.andi": -1, "arith.maxsi": "min_signed",
-              "arith.minsi": "max_signed", "arith.maxui": 0, "arith.minui": -1}
-
-
 def _index(value):
     return arith.ConstantOp(ir.IndexType.get(), value).result
 
 
-def _identity(combiner, element_type):
-    value = IDENTITIES[combiner]
-    if isinstance(element_type, ir.FloatType):
-        return arith.ConstantOp(element_type, value).result
-    width = ir.IntegerType(element_type).width
-    if value == "min_signed":
-        value = -(1 << (width - 1))
-    elif value == "max_signed":
-        value = (1 << (width - 1)) - 1
-    if width == 1:
-        value = value & 1
-    return arith.ConstantOp(element_type, value).result
+def _neutral(combiner, element_type):
+    return arith.ConstantOp(element_type, neutral_element(combiner, element_type)).result
 
 
 class Generic:
@@ -66,23 +49,14 @@ class Generic:
 
     def __init__(self, op):
         self.op = op
-        self.kinds = ["reduction" if "reduction" in str(k) else "parallel"
-                      for k in ir.ArrayAttr(op.attributes["iterator_types"])]
+        nest = loop_nest(op, scalars=True)  # a scalar input: a generalized fill's value
+        if nest is None or any(s < 0 for s in nest.sizes):
+            raise PassFailure("tg-gpu-kernels needs static loop sizes", op.location)
+        self.kinds, self.sizes, self.n_inputs = nest.kinds, nest.sizes, nest.inputs
+        self.parallel, self.reduction, self.combiner = nest.parallel, nest.reductions, nest.combiner
         self.maps = [ir.AffineMapAttr(m).value for m in ir.ArrayAttr(op.attributes["indexing_maps"])]
         self.operands = list(op.operands)
-        self.n_inputs = ir.DenseI32ArrayAttr(op.attributes["operandSegmentSizes"])[0]
-        self.sizes = [None] * len(self.kinds)
-        for value, amap in zip(self.operands, self.maps):
-            if not isinstance(value.type, ir.MemRefType):
-                continue  # a scalar input (a generalized fill's value)
-            for d, expr in zip(ir.MemRefType(value.type).shape, amap.results):
-                if isinstance(expr, ir.AffineDimExpr):
-                    self.sizes[expr.position] = d
-        if None in self.sizes or any(s < 0 for s in self.sizes):
-            raise PassFailure("tg-gpu-kernels needs static loop sizes", op.location)
         self.block = op.regions[0].blocks[0]
-        self.parallel = [i for i, k in enumerate(self.kinds) if k == "parallel"]
-        self.reduction = [i for i, k in enumerate(self.kinds) if k == "reduction"]
 
     @property
     def outputs(self):
@@ -269,7 +243,7 @@ def _emit_tree_reduction(k, g, combiner_op, combiner):
         fold = k.threads(threads)
         with ir.InsertionPoint(fold.body):
             t = fold.induction_variables[0]
-            loop = scf.ForOp(t, _index(terms), _index(threads), [_identity(combiner, element)])
+            loop = scf.ForOp(t, _index(terms), _index(threads), [_neutral(combiner, element)])
             with ir.InsertionPoint(loop.body):
                 dims = g.point(None, p, _delinearize(loop.induction_variable, reduction))
                 values = [g.load(i, dims) if g.used(i) else None for i in range(g.n_inputs)]
@@ -527,10 +501,10 @@ def emit_kernel(kernels, op):
         if dims is not None and math.prod(g.sizes) >= CONTRACTION_MIN_WORK:
             _emit_contraction(kernels, g, dims)
             return "contraction"
-        combiner = _combiner(g.block, g.n_inputs)
+        combiner = g.combiner
         terms = math.prod(g.sizes[d] for d in g.reduction)
         out_uses = len(list(g.block.arguments[g.n_inputs].uses))
-        if combiner in IDENTITIES and len(g.outputs) == 1 and out_uses == 1 and terms >= TREE_MIN_TERMS:
+        if combiner in NEUTRAL_ELEMENTS and len(g.outputs) == 1 and out_uses == 1 and terms >= TREE_MIN_TERMS:
             combiner_op = g.block.operations[len(g.block.operations) - 1].operands[0].owner
             _emit_tree_reduction(kernels, g, combiner_op, combiner)
             return "tree reduction"
@@ -550,7 +524,7 @@ class GpuKernels(ModulePass):
     def run(self, module):
         kernels = Kernels(module, self.workgroup_memory)
         # Host-level code that is not a linalg op (a scatter's loop, say) runs as it is, in one thread.
-        for fn in collect_ops(module, lambda op: op.name == "func.func"):
+        for fn in functions(module):
             for op in [o.operation for o in fn.regions[0].blocks[0].operations]:
                 if op.name in HOST_OPS or op.name.startswith("arith.") or op.name.startswith("linalg.") \
                         or op.name == "memref.load":  # scalars read on the device: see _sink_device_values
@@ -569,7 +543,7 @@ class GpuKernels(ModulePass):
             else:
                 emit_kernel(kernels, op)
             op.erase()
-        for fn in collect_ops(module, lambda op: op.name == "func.func"):
+        for fn in functions(module):
             host_ops = [o.operation for o in fn.regions[0].blocks[0].operations]
             for loop in [op for op in host_ops if KERNEL_ATTR in op.attributes]:
                 _sink_device_values(loop, host_ops)

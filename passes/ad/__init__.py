@@ -1,0 +1,2 @@
+"""The AD passes: forward mode (tg-generate-tangent), reverse mode (tg-generate-adjoint) and the
+Hessian (tg-generate-hessian), generating tg functions that can be differentiated again."""

@@ -1,0 +1,1 @@
+"""The GPU pipeline (tg-gpu-pipeline) and its passes: every linalg op a kernel, gpu.launch, NVVM."""

@@ -1,0 +1,91 @@
+"""What both backends do before their own code generation: read the entry function of a module,
+and run a pipeline on it with errors that name the failing pass."""
+
+from tgraph.dialect import VerifyError, spec_of
+from tgraph.passes import PipelineError, build_pass_manager
+from tgraph.passes.pipeline import expand, parse_pipeline
+
+from ..support.errors import TGraphError, TGraphTypeError
+from ..support.mlir import ir
+from ..support.symbols import functions, lookup, name_of
+
+
+def _diagnostics(err):
+    lines = [f"{d.location}: {d.message}" for d in err.error_diagnostics]
+    return "\n".join(lines) or str(err).strip()
+
+
+def parse_entry(module, func_name, who, where):
+    """(a fresh ir.Module, the entry's name, input specs, output specs) from tg IR text, an
+    ir.Module, or a tgraph.Graph (anything with an ir.Module `.module` and an entry `.name`);
+    call inside dialect.context(). TGraphErrors name `who` and `where`."""
+    if isinstance(getattr(module, "module", None), ir.Module):  # a Graph
+        func_name = func_name or module.name
+        module = module.module
+    if isinstance(module, ir.Module):
+        module = module.operation.get_asm(enable_debug_info=True)
+    if not isinstance(module, str):
+        raise TGraphTypeError(f"{who} needs tg IR text, an ir.Module or a tgraph.Graph, got {type(module).__name__}")
+    try:
+        parsed = ir.Module.parse(module)
+    except ir.MLIRError as err:
+        raise TGraphError(f"cannot parse the module: {_diagnostics(err)}") from None
+    funcs = functions(parsed)
+    if not funcs:
+        raise TGraphError("the module has no func.func")
+    name = func_name or name_of(funcs[0])
+    fop = lookup(parsed, name)
+    if fop is None:
+        raise TGraphError(f"no function @{name} in the module; it has {', '.join('@' + name_of(f) for f in funcs)}")
+    ftype = ir.FunctionType(ir.TypeAttr(fop.attributes["function_type"]).value)
+    try:
+        inputs, outputs = [spec_of(t) for t in ftype.inputs], [spec_of(t) for t in ftype.results]
+    except VerifyError as err:
+        raise TGraphError(f"@{name} cannot run on {where}: its signature must be static tensors "
+                          f"of tg element types ({err})") from None
+    return parsed, name, inputs, outputs
+
+
+def run_pipeline(module, pipeline, log, what):
+    """Run a pipeline (text, or a sequence of passes.stages.Stage) on module: in one pass manager
+    run, or pass by pass calling `log(stage name or None, pass, module operation)` after each.
+    On failure a TGraphError names the pass that failed and carries MLIR's diagnostics (with the
+    ops' locations): after a one-run failure the pipeline is run again pass by pass, on a copy
+    kept for the purpose, to find that pass."""
+    def fail(stage, err):
+        detail = _diagnostics(err) if isinstance(err, ir.MLIRError) else str(err)
+        head = f"cannot compile {what}" + (f": the pass {stage} failed" if stage else "")
+        raise TGraphError(f"{head}:\n{detail}") from None
+
+    stages = [(None, pipeline)] if isinstance(pipeline, str) else [(s.name, ", ".join(s.passes)) for s in pipeline]
+    pipeline = ", ".join(text for _, text in stages if text)
+    try:
+        elements = [(stage, element) for stage, text in stages for _, _, element in expand(parse_pipeline(text))]
+    except PipelineError as err:
+        fail(None, err)
+    if log is None:
+        backup = module.operation.clone()
+        try:
+            pm = build_pass_manager(pipeline)
+            pm.enable_verifier(False)  # half the pipeline's time: verify once, at the end, instead
+            pm.run(module.operation)
+            module.operation.verify()
+            return
+        except (ir.MLIRError, PipelineError) as err:
+            first_error = err
+        # Find the failing pass on the copy; its diagnostics are the ones to report.
+        try:
+            for _, element in elements:
+                build_pass_manager(element).run(backup)
+                backup.verify()
+        except (ir.MLIRError, PipelineError) as err:
+            fail(element, err)
+        finally:
+            backup.erase()
+        fail(None, first_error)  # only the one-run pipeline failed (never seen): report it as it is
+    for stage, element in elements:
+        try:
+            build_pass_manager(element).run(module.operation)
+        except (ir.MLIRError, PipelineError) as err:
+            fail(element, err)
+        log(stage, element, module.operation)

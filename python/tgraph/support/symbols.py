@@ -1,0 +1,22 @@
+"""The functions of a module, found by name: what the API, the passes and the backends all need."""
+
+from .mlir import ir
+
+
+def _body(module):
+    """The top-level block of an ir.Module, or of a builtin.module operation."""
+    return module.body if isinstance(module, ir.Module) else module.regions[0].blocks[0]
+
+
+def name_of(op):
+    return ir.StringAttr(op.attributes["sym_name"]).value
+
+
+def functions(module):
+    """The module's top-level func.func ops, in order."""
+    return [op for op in _body(module).operations if op.operation.name == "func.func"]
+
+
+def lookup(module, name):
+    """The top-level func.func called `name`, or None."""
+    return next((op for op in functions(module) if name_of(op) == name), None)

@@ -1,0 +1,44 @@
+// RUN: tgraph-opt %s --tg-cpu-codegen='threads=1 vector-width=8' | filecheck %s
+
+// Plans, applies and erases the CPU codegen script: the matmul becomes 8x16 register tiles of
+// outer products carried across the k loop, the elementwise exp rows of 32-lane vectors.
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// CHECK-LABEL: func.func @matmul
+// CHECK-NOT: linalg.matmul
+// CHECK: scf.for %{{.*}} = %c0 to %c16 step %c8 iter_args
+// CHECK: %[[ACC:.*]] = vector.transfer_read {{.*}} : tensor<8x16xf32>, vector<8x16xf32>
+// CHECK: scf.for %{{.*}} = %c0 to %c32 step %c1 iter_args(%{{.*}} = %[[ACC]]) -> (vector<8x16xf32>)
+// CHECK: vector.outerproduct {{.*}} : vector<8xf32>, vector<16xf32>
+// CHECK: vector.transfer_write {{.*}} : vector<8x16xf32>, tensor<8x16xf32>
+// CHECK-NOT: linalg.matmul
+// CHECK: return
+func.func @matmul(%a: tensor<16x32xf32>, %b: tensor<32x16xf32>) -> tensor<16x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x16xf32>
+  %c = linalg.fill ins(%zero : f32) outs(%e : tensor<16x16xf32>) -> tensor<16x16xf32>
+  %0 = linalg.matmul ins(%a, %b : tensor<16x32xf32>, tensor<32x16xf32>) outs(%c : tensor<16x16xf32>) -> tensor<16x16xf32>
+  return %0 : tensor<16x16xf32>
+}
+
+// CHECK-LABEL: func.func @exp
+// CHECK-NOT: linalg.generic
+// CHECK: scf.for %{{.*}} = %c0 to %c4 step %c1
+// CHECK: scf.for %{{.*}} = %c0 to %c64 step %c32
+// CHECK: vector.transfer_read {{.*}} : tensor<1x32xf32>, vector<32xf32>
+// CHECK: math.exp %{{.*}} : vector<32xf32>
+// CHECK: vector.transfer_write {{.*}} : vector<32xf32>, tensor<1x32xf32>
+// The script and the codegen tags are gone.
+// CHECK-NOT: linalg.generic
+// CHECK-NOT: tg.codegen
+// CHECK-NOT: tg.planned
+// CHECK-NOT: transform.
+func.func @exp(%x: tensor<4x64xf32>) -> tensor<4x64xf32> {
+  %e = tensor.empty() : tensor<4x64xf32>
+  %0 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<4x64xf32>) outs(%e : tensor<4x64xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %1 = math.exp %in : f32
+    linalg.yield %1 : f32
+  } -> tensor<4x64xf32>
+  return %0 : tensor<4x64xf32>
+}
