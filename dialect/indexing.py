@@ -48,9 +48,33 @@ defop("scatter_add", "indexing", ("indices", "updates"), _infer_scatter_add, _sc
       doc="zeros of `rows` rows, then result[indices[i...], :] += updates[i..., :]")
 
 
+def _infer_set_row(specs):
+    table, row, index = specs
+    require(table.rank >= 1, f"table must have at least one dimension, got {table}")
+    require(table.shape[0] > 0, f"cannot set a row of a table with 0 rows ({table})")
+    _check_indices(index)
+    require(index.rank == 0, f"index must be a scalar, got {index}")
+    require(row == TensorSpec(table.shape[1:], table.dtype), f"row {row} must be one row of the table {table}")
+    return table
+
+
+def _set_row(table, row, index):
+    out = np.array(table, copy=True)
+    out[np.clip(index, 0, table.shape[0] - 1)] = row
+    return out
+
+
+defop("set_row", "indexing", ("table", "row", "index"), _infer_set_row, _set_row,
+      doc="the table with row `index` (a scalar, clamped) replaced by `row`: how loops stack their outputs")
+
+
 # ----------------------------------------------------------------------------- derivatives
 # gather is linear in the table and scatter_add in the updates; each is the other's transpose.
 deflinear("gather", lambda em, ct, table, indices, result: em.scatter_add(indices, ct, rows=shape_of(table)[0]), None)
 deflinear("scatter_add", None, lambda em, ct, indices, updates, result, rows: em.gather(ct, indices))
+# set_row is linear in the table and the row: the table's cotangent has the row zeroed, the row's is that row.
+deflinear("set_row", lambda em, ct, table, row, index, result: em.set_row(ct, em.zeros_like(row), index),
+          lambda em, ct, table, row, index, result: em.gather(ct, index), None)
 convention("gather", "linear in the table (transpose: scatter_add); indices are not differentiated")
+convention("set_row", "linear in the table and the row; the index is not differentiated")
 convention("scatter_add", "linear in the updates (transpose: gather); indices are not differentiated")

@@ -20,17 +20,18 @@ def stage_named(stages, name):
     return next(stage for stage in stages if stage.name == name)
 
 
-def to_linalg(fuse_chains):
+def to_linalg(fuse_chains, dynamic_offsets=True):
     """tg -> linalg on tensors, elementwise ops fused (whole chains first when `fuse_chains`:
     upstream fuses pairwise, quadratic in a chain's length)."""
-    return ("tg-to-linalg", "canonicalize", *(["tg-fuse-elementwise-chains"] if fuse_chains else []),
+    return ("tg-to-linalg" if dynamic_offsets else "tg-to-linalg{dynamic-offsets=false}", "canonicalize", *(["tg-fuse-elementwise-chains"] if fuse_chains else []),
             "linalg-fuse-elementwise-ops")
 
 
 def bufferize(deallocate):
     """Tensors -> buffers, results as out-parameters (the caller passes fresh output buffers, so
     results never alias inputs or constants); with `deallocate`, intermediate buffers are freed."""
-    return ("one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map}",
+    # A loop whose next carry could not be written in place (tg-loop-carries-in-place) copies it.
+    return ("one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map allow-return-allocs-from-loops}",
             "buffer-results-to-out-params{hoist-static-allocs=true modify-public-functions=true}",
             *(["buffer-deallocation-pipeline"] if deallocate else []),
             "convert-bufferization-to-memref",

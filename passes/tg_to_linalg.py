@@ -11,6 +11,7 @@ from tgraph.support.mlir import ir, rewrite
 
 from .base import ModulePass, PassFailure
 from .lowering import RULES
+from .lowering.indexing import WITHOUT_DYNAMIC_OFFSETS
 from .pipeline import register_pass
 
 # The lowering's output, and what surrounds tg ops in a module (functions, calls, returns).
@@ -38,11 +39,16 @@ class TgToLinalg(ModulePass):
     name = "tg-to-linalg"
     summary = "lower every tg op to linalg, tensor, arith and math on tensors (full dialect conversion)"
 
+    dynamic_offsets: bool = dataclasses.field(default=True, metadata={
+        "help": "lower set_row to an insert at a dynamic offset (false: a select over the table, for targets "
+                "whose host code cannot read the offset)"})
+
     def run(self, module):
+        rules = dict(RULES) if self.dynamic_offsets else {**RULES, **WITHOUT_DYNAMIC_OFFSETS}
         types = rewrite.TypeConverter()
         types.add_conversion(_keep_type)  # a module-level function: the binding keeps no reference to it
         # The binding does not keep the pattern callables alive either: hold them until the conversion ends.
-        callbacks = {name: _conversion_pattern(OPS[name], rule) for name, rule in RULES.items()}
+        callbacks = {name: _conversion_pattern(OPS[name], rule) for name, rule in rules.items()}
         patterns = rewrite.RewritePatternSet()
         for name, callback in callbacks.items():
             patterns.add_conversion(OPS[name].full_name, callback, types)

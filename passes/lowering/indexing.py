@@ -1,4 +1,4 @@
-"""gather -> a parallel linalg.generic that reads the table with tensor.extract; scatter_add ->
+"""set_row -> tensor.insert_slice at the row; gather -> a parallel linalg.generic that reads the table with tensor.extract; scatter_add ->
 an scf.for over the index positions adding each update row into its (clamped) row.
 Indices are clamped to [0, rows - 1], as in the reference: never a read or write out of bounds."""
 
@@ -56,4 +56,31 @@ def _scatter_add(out, indices, updates, rows):
     return rounded(reshape(loop.result, out.shape), out)
 
 
-RULES = {"gather": _gather, "scatter_add": _scatter_add}
+def _set_row(out, table, row, index):
+    """tensor.insert_slice at a dynamic row: in a loop whose carry is the table, it bufferizes to
+    a write of one row in place."""
+    shape = spec(table).shape
+    at = _clamped_row(tensor.extract(index, []), shape[0])
+    dynamic = ir.ShapedType.get_dynamic_stride_or_offset()
+    one_row = reshape(row, (1,) + tuple(shape[1:]))
+    return tensor.insert_slice(one_row, table, [at], [], [], [dynamic] + [0] * (len(shape) - 1),
+                               [1] + list(shape[1:]), [1] * len(shape))
+
+
+def _set_row_by_select(out, table, row, index):
+    """set_row as one parallel generic over the table choosing, per element, the row's or the
+    table's: no offset for the host to compute (the GPU's host code never reads device memory)."""
+    rows, rank = out.shape[0], out.rank
+
+    def body(old, at, _):
+        chosen = arith.cmpi(arith.CmpIPredicate.eq, loop_index(0), _clamped_row(at, rows))
+        new = tensor.extract(row, [loop_index(d) for d in range(1, rank)])
+        return arith.select(chosen, new, old)
+
+    return generic([table, index], [identity_map(rank), affine_map(rank, ())], empty(out.shape, out.dtype),
+                   identity_map(rank), ["parallel"] * rank, body)
+
+
+RULES = {"gather": _gather, "scatter_add": _scatter_add, "set_row": _set_row}
+# Where the host cannot read an index from device memory (the GPU): rules without dynamic offsets.
+WITHOUT_DYNAMIC_OFFSETS = {"set_row": _set_row_by_select}

@@ -21,6 +21,7 @@ _EXPORTS = {
     **dict.fromkeys(["TGraphError", "TGraphTypeError"], "support.errors"),
     **dict.fromkeys(["Graph", "Var", "trace"], "graph"),
     "interpret": "interpreter",
+    **dict.fromkeys(["scan", "fori_loop", "while_loop", "cond", "switch"], "control"),
     **dict.fromkeys(["grad", "hessian", "hvp", "jvp", "value_and_grad", "vjp"], "autodiff"),
     **dict.fromkeys(["CompiledOut", "CompiledScalar", "compile_out", "compile_scalar", "jit"], "compiled"),
     **dict.fromkeys(["DeviceArray", "to_device"], "backends.cuda"),

@@ -1,6 +1,7 @@
 """Graphs and tracing: `trace(fn, specs)` calls fn on one Var per input and records a tg function."""
 
 import re
+import threading
 
 import numpy as np
 
@@ -22,12 +23,25 @@ def user_location():
     return ir.Location.file(filename, line, col)
 
 
+_tracing = threading.local()
+
+
+def current_trace():
+    """The innermost function being traced on this thread, or None."""
+    stack = getattr(_tracing, "stack", None)
+    return stack[-1] if stack else None
+
+
 class Trace:
     """The function being built: Vars remember it, so values from two graphs never mix."""
 
     def __init__(self, name):
         self.name = name
         self.active = True
+
+    def var(self, value):
+        """A Var of this trace for an MLIR value it holds (a loop's result, a block argument)."""
+        return Var(value, spec_of(value.type), self)
 
     def emit(self, opname, operands, **attrs):
         """Append a tg op; returns its result as a Var."""
@@ -128,12 +142,15 @@ def trace(fn, input_specs, name=None):
             fop = func.FuncOp(name, ir.FunctionType.get([tensor_type(s) for s in specs], []))
             entry = fop.add_entry_block()
         tr = Trace(name)
+        stack = _tracing.__dict__.setdefault("stack", [])
+        stack.append(tr)
         try:
             with ir.InsertionPoint(entry):
                 outputs = _collect_outputs(fn(*[Var(a, s, tr) for a, s in zip(entry.arguments, specs)]), tr)
                 func.ReturnOp([o.value for o in outputs])
         finally:
             tr.active = False
+            stack.pop()
         fop.attributes["function_type"] = ir.TypeAttr.get(
             ir.FunctionType.get([tensor_type(s) for s in specs], [o.value.type for o in outputs]))
     graph = Graph(module, name)

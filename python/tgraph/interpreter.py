@@ -26,15 +26,19 @@ def run_function(module, name, arrays):
     block = _function(module, name).regions[0].blocks[0]
     specs = [spec_of(a.type) for a in block.arguments]
     env = dict(zip(block.arguments, conform(arrays, specs, f"@{name}", "inputs")))
+    return run_block(module, block, env)
+
+
+def run_block(module, block, env):
+    """Run a block's ops on `env` (Values -> arrays, extended in place); returns the values of its
+    terminator's operands (func.return, scf.yield, or scf.condition's forwarded values, with the
+    condition first)."""
     for op in block.operations:
         opname = op.operation.name
-        if opname == "func.return":
-            return [env[v] for v in op.operands]
         args = [env[v] for v in op.operands]
-        if opname == "func.call":
-            callee = ir.FlatSymbolRefAttr(op.attributes["callee"]).value
-            results = run_function(module, callee, args)
-        elif opname.startswith("tg."):
+        if opname in _TERMINATORS:
+            return args
+        if opname.startswith("tg."):
             opdef = OPS[opname[3:]]
             result_spec = spec_of(op.results[0].type)
             # f16/bf16 compute in f32 and round each op's result, as accelerators do.
@@ -43,11 +47,82 @@ def run_function(module, name, arrays):
             with np.errstate(all="ignore"):
                 value = opdef.interpret(*args, **opdef.decode_attrs(op.operation))
             results = [np.asarray(value).astype(result_spec.np_dtype, copy=False).reshape(result_spec.shape)]
+        elif opname in _CONTROL_FLOW:
+            results = _CONTROL_FLOW[opname](module, op.operation, args, env)
+        elif opname in _SCALAR_OPS:
+            results = [_SCALAR_OPS[opname](op.operation, *args)]
+        elif opname == "func.call":
+            results = run_function(module, ir.FlatSymbolRefAttr(op.attributes["callee"]).value, args)
         else:
             raise TGraphError(f"the interpreter has no rule for '{opname}' (at {op.location}); "
                               "it runs tg functions, before lowering")
         env.update(zip(op.results, results))
-    raise TGraphError(f"@{name} has no func.return")
+    raise TGraphError(f"a block of {block.owner.name} has no terminator")
+
+
+_TERMINATORS = ("func.return", "scf.yield", "scf.condition")
+
+
+def _run_region(module, region, env, args=()):
+    block = region.blocks[0]
+    inner = dict(env)  # a region sees the values above it (closures); its own stay inside
+    inner.update(zip(block.arguments, args))
+    return run_block(module, block, inner)
+
+
+def _for(module, op, args, env):
+    lower, upper, step, carries = int(args[0]), int(args[1]), int(args[2]), args[3:]
+    for i in range(lower, upper, step):
+        carries = _run_region(module, op.regions[0], env, [np.int64(i)] + list(carries))
+    return list(carries)
+
+
+def _while(module, op, args, env):
+    carries = args
+    while True:
+        condition, *forwarded = _run_region(module, op.regions[0], env, carries)
+        if not condition:
+            return forwarded
+        carries = _run_region(module, op.regions[1], env, forwarded)
+
+
+def _if(module, op, args, env):
+    return _run_region(module, op.regions[0 if args[0] else 1], env)
+
+
+def _index_switch(module, op, args, env):
+    cases = list(ir.DenseI64ArrayAttr(op.attributes["cases"]))
+    index = int(args[0])
+    # regions: the default first, then one per case
+    return _run_region(module, op.regions[1 + cases.index(index) if index in cases else 0], env)
+
+
+_CONTROL_FLOW = {"scf.for": _for, "scf.while": _while, "scf.if": _if, "scf.index_switch": _index_switch}
+
+
+def _constant(op):
+    attr = op.attributes["value"]
+    if isinstance(attr, ir.IntegerAttr) or ir.IntegerAttr.isinstance(attr):
+        return np.int64(ir.IntegerAttr(attr).value)
+    return np.float64(ir.FloatAttr(attr).value)
+
+
+_CMPI = {0: np.equal, 1: np.not_equal, 2: np.less, 3: np.less_equal, 4: np.greater, 5: np.greater_equal}
+# The scalar glue around control flow: loop indices (index), conditions (i1) and the tensors of rank 0
+# that carry them into tg ops and back out.
+_SCALAR_OPS = {
+    "arith.constant": lambda op: _constant(op),
+    "arith.index_cast": lambda op, x: np.int64(x),
+    "arith.addi": lambda op, x, y: np.int64(x + y),
+    "arith.subi": lambda op, x, y: np.int64(x - y),
+    "arith.muli": lambda op, x, y: np.int64(x * y),
+    "arith.minsi": lambda op, x, y: np.int64(min(x, y)),
+    "arith.maxsi": lambda op, x, y: np.int64(max(x, y)),
+    "arith.andi": lambda op, x, y: np.bool_(bool(x) and bool(y)),
+    "arith.cmpi": lambda op, x, y: np.bool_(_CMPI[ir.IntegerAttr(op.attributes["predicate"]).value](x, y)),
+    "tensor.from_elements": lambda op, x: np.asarray(x, dtype=spec_of(op.results[0].type).np_dtype),
+    "tensor.extract": lambda op, x: x[()],
+}
 
 
 @user_facing

@@ -16,7 +16,7 @@ from tgraph.dialect import OPS
 __all__ = [  # and the generated elementwise functions (_GENERATED), appended below
     "less", "less_equal", "greater", "greater_equal", "equal", "not_equal", "where", "clip",
     "sum", "mean", "max", "min", "reshape", "transpose", "flip", "broadcast_to", "concatenate", "pad", "slice",
-    "matmul", "dot_general", "conv2d", "max_pool2d", "avg_pool2d", "embedding", "scatter_add",
+    "matmul", "dot_general", "conv2d", "max_pool2d", "avg_pool2d", "embedding", "scatter_add", "set_row",
     "cast", "stop_gradient", "constant", "full", "zeros", "ones", "zeros_like", "ones_like",
     "uniform", "bernoulli",
 ]
@@ -51,6 +51,15 @@ def _constant(trace, array):
     if array.size and (array == array.flat[0]).all() and array.dtype != np.bool_:
         return trace.emit("splat", [], value=float(array.flat[0]), shape=spec.shape, dtype=spec.dtype)
     return trace.emit("constant", [], value=array)
+
+
+def constant_in(trace, value):
+    """A Python number (float: f32, int: i32, as elsewhere in the API) or numpy array as a constant of `trace`."""
+    if isinstance(value, float):
+        value = np.float32(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        value = np.int32(value)
+    return _constant(trace, np.asarray(value))
 
 
 def _is_scalar(x):
@@ -470,6 +479,15 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
 
 
 # ----------------------------------------------------------------------------- indexing
+@user_facing
+def set_row(table, row, index):
+    """`table` with row `index` (an integer scalar, clamped into range) replaced by `row`: the
+    functional `table.at[index].set(row)` (jax.lax.dynamic_update_index_in_dim on axis 0)."""
+    trace = _trace_of([table, row, index], "set_row")
+    table, row, index = (x if isinstance(x, Var) else _constant(trace, np.asarray(x)) for x in (table, row, index))
+    return trace.emit("set_row", [table, row, index])
+
+
 @user_facing
 def embedding(indices, table):
     """PyTorch's embedding: rows of `table` picked by the integer `indices` (clamped into range)."""

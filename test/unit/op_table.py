@@ -271,6 +271,20 @@ case("gather", lambda table, idx: tg.embedding(idx, table), [spec((3, 2)), spec(
      inputs=lambda rng: [rng.standard_normal((3, 2)), np.array([-1, 0, 2, 7])])
 
 
+
+def _np_set_row(table, row, index):
+    out = table.copy()
+    out[min(max(int(index), 0), table.shape[0] - 1)] = row
+    return out
+
+
+case("set_row", tg.set_row, [spec((5, 3)), spec((3,)), spec((), "i32")], _np_set_row, differentiable=(0, 1),
+     inputs=lambda rng: [rng.standard_normal((5, 3)), rng.standard_normal(3), np.int32(2)])
+case("set_row", tg.set_row, [spec((4, 2, 2), "f64"), spec((2, 2), "f64"), spec((), "i64")], _np_set_row,
+     name="clamped", differentiable=(0, 1),
+     inputs=lambda rng: [rng.standard_normal((4, 2, 2)), rng.standard_normal((2, 2)), np.int64(9)])
+
+
 def _np_scatter_add(idx, upd, rows):
     out = np.zeros((rows,) + upd.shape[idx.ndim:], upd.dtype)
     for pos in np.ndindex(*idx.shape):
