@@ -41,7 +41,13 @@ def tensor_as_condition(value):
 
 def is_tensor(value_or_type):
     t = getattr(value_or_type, "type", value_or_type)
-    return isinstance(t, ir.RankedTensorType) or ir.RankedTensorType.isinstance(t)
+    if isinstance(t, ir.RankedTensorType):
+        return True
+    try:
+        ir.RankedTensorType(t)
+        return True
+    except ValueError:
+        return False
 
 
 def is_float_value(value):

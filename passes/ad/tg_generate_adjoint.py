@@ -11,29 +11,18 @@ One forward sweep re-emits the primal ops, so every forward value is computed on
 the rules; the reverse sweep walks the ops backwards, asks each op's VJP rule for the cotangents
 of its active operands, and accumulates fan-out with add. Symbolic zeros: a value that does not
 depend on a differentiated input, or that no output depends on, never gets a cotangent, and no
-arithmetic is emitted for it."""
+arithmetic is emitted for it. Loops and branches: see reverse_mode."""
 
 import dataclasses
 
-from tgraph.dialect import OPS, spec_of
 from tgraph.dialect.ad import Emitter, add_any
-from tgraph.support.dtypes import is_float
 from tgraph.support.mlir import func, ir
 
 from ..base import ModulePass
 from ..pipeline import register_pass
-from .common import (clone_primal, differentiable_inputs, find_function, float_results, insert_function,
-                                  straight_line_body)
-
-
-def active_values(block, wrt):
-    """Values that depend, through differentiable ops, on a differentiated argument."""
-    active = {block.arguments[i] for i in wrt}
-    for op in block.operations:
-        if op.operation.name.startswith("tg.") and any(v in active for v in op.operands):
-            if OPS[op.operation.name[3:]].differentiable and is_float(spec_of(op.results[0].type).dtype):
-                active.add(op.results[0])
-    return active
+from .common import differentiable_inputs, find_function, float_results, insert_function, straight_line_body
+from .forward_mode import propagate
+from .reverse_mode import forward, reverse
 
 
 def emit_adjoint(fop, wrt, float_outputs, entry, seeds, unit_seed):
@@ -42,30 +31,16 @@ def emit_adjoint(fop, wrt, float_outputs, entry, seeds, unit_seed):
     ops = list(block.operations)
     ret, body = ops[-1], ops[:-1]
     outputs = list(ret.operands)
-    active = active_values(block, wrt)
+    active = propagate(body, {block.arguments[i] for i in wrt})
     env = dict(zip(block.arguments, entry.arguments))
-    forward = []  # (op, opdef, attrs) in program order
-    for op in body:
-        opdef, attrs, value = clone_primal(op, env)
-        env[op.results[0]] = value
-        forward.append((op, opdef, attrs))
-
+    records = forward(body, env, active)
     ct = {}
     em = Emitter(ret.location)
     for k, i in enumerate(float_outputs):
         if outputs[i] in active:
             seed = em.full_like(env[outputs[i]], 1.0) if unit_seed else seeds[k]
             ct[outputs[i]] = add_any(em, ct.get(outputs[i]), seed)
-    for op, opdef, attrs in reversed(forward):
-        cotangent = ct.pop(op.results[0], None)
-        if cotangent is None:
-            continue
-        mask = [v in active for v in op.operands]
-        cts = opdef.vjp(Emitter(op.location), [env[v] for v in op.operands], mask, cotangent, env[op.results[0]],
-                        **attrs)
-        for v, c in zip(op.operands, cts):
-            if c is not None:
-                ct[v] = add_any(Emitter(op.location), ct.get(v), c)
+    reverse(records, env, active, ct)
     grads = [ct[block.arguments[i]] if block.arguments[i] in ct else em.zeros_like(env[block.arguments[i]])
              for i in wrt]
     return [env[v] for v in outputs], grads

@@ -1,20 +1,19 @@
 """tg-generate-tangent: forward mode. For `@f(x1..xn) -> (y1..ym)` emit
 `@f_jvp(x1..xn, dx_i for i in wrt) -> (y1..ym, dy_j for each floating-point y_j)`, the tangent
-computed alongside the primal in one sweep (`primal=false` returns the dy_j alone), in tg ops (so it can be differentiated again).
+computed alongside the primal in one sweep (through loops and branches: see forward_mode) (`primal=false` returns the dy_j alone), in tg ops (so it can be differentiated again).
 
 Symbolic zeros: a value that does not depend on a differentiated input has no tangent, and no
 arithmetic is emitted for it; zeros are materialized only where an output needs one."""
 
 import dataclasses
 
-from tgraph.dialect import spec_of
 from tgraph.dialect.ad import Emitter
-from tgraph.support.dtypes import is_float
 from tgraph.support.mlir import func, ir
 
 from ..base import ModulePass
 from ..pipeline import register_pass
-from .common import clone_primal, differentiable_inputs, find_function, float_results, insert_function, straight_line_body
+from .forward_mode import jvp_ops
+from .common import differentiable_inputs, find_function, float_results, insert_function, straight_line_body
 
 
 @register_pass
@@ -43,16 +42,7 @@ class GenerateTangent(ModulePass):
         with ir.InsertionPoint(entry):
             env = dict(zip(block.arguments, entry.arguments))
             tangent = {block.arguments[i]: entry.arguments[len(arg_types) + k] for k, i in enumerate(wrt)}
-            for op in block.operations:
-                if op.operation.name == "func.return":
-                    break
-                opdef, attrs, value = clone_primal(op, env)
-                env[op.results[0]] = value
-                tangents = [tangent.get(v) for v in op.operands]
-                if any(t is not None for t in tangents) and is_float(spec_of(value.type).dtype):
-                    t = opdef.jvp(Emitter(op.location), [env[v] for v in op.operands], tangents, value, **attrs)
-                    if t is not None:
-                        tangent[op.results[0]] = t
+            jvp_ops(list(block.operations)[:-1], env, tangent)
             em = Emitter(ret.location)
             dys = [tangent[outputs[i]] if outputs[i] in tangent else em.zeros_like(env[outputs[i]])
                    for i in float_outputs]

@@ -185,7 +185,8 @@ def while_loop(cond_fun, body, init, max_iterations=None):
     carries, paths, tree = _leaves(init, "while_loop: init", trace)
     bounded = max_iterations is not None
     with user_location():
-        inits = [c.value for c in carries] + ([cf.index_constant(0)] if bounded else [])
+        count = [trace.emit("splat", [], value=0.0, shape=(), dtype=cf.INDEX_DTYPE)] if bounded else []
+        inits = [c.value for c in carries + count]
         types = [v.type for v in inits]
         loop = scf.WhileOp(types, inits)
         before = loop.before.blocks.append(*types)
@@ -194,16 +195,18 @@ def while_loop(cond_fun, body, init, max_iterations=None):
             p = _predicate(cond_fun(_rebuild(tree, trace, list(before.arguments)[:len(carries)])), "while_loop: cond_fun")
             condition = cf.tensor_as_condition(p.value)
             if bounded:  # the count of iterations run is the last carry
-                below = arith.CmpIOp(arith.CmpIPredicate.slt, before.arguments[len(carries)],
-                                     cf.index_constant(max_iterations)).result
-                condition = arith.AndIOp(condition, below).result
+                bound = trace.emit("splat", [], value=float(max_iterations), shape=(), dtype=cf.INDEX_DTYPE)
+                below = trace.emit("compare", [trace.var(before.arguments[len(carries)]), bound], direction="lt")
+                condition = arith.AndIOp(condition, cf.tensor_as_condition(below.value)).result
             scf.ConditionOp(condition, list(before.arguments))
         with ir.InsertionPoint(after):
             new, _, new_tree = _leaves(body(_rebuild(tree, trace, list(after.arguments)[:len(carries)])),
                                        "while_loop: the body's value", trace)
             _check_same("while_loop: value", paths, carries, new, tree, new_tree)
-            count = [arith.AddIOp(after.arguments[len(carries)], cf.index_constant(1)).result] if bounded else []
-            scf.YieldOp([c.value for c in new] + count)
+            if bounded:
+                one = trace.emit("splat", [], value=1.0, shape=(), dtype=cf.INDEX_DTYPE)
+                new = new + [trace.emit("add", [trace.var(after.arguments[len(carries)]), one])]
+            scf.YieldOp([c.value for c in new])
         if bounded:
             loop.operation.attributes[cf.MAX_ITERATIONS] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64),
                                                                                max_iterations)

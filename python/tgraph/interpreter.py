@@ -102,9 +102,13 @@ _CONTROL_FLOW = {"scf.for": _for, "scf.while": _while, "scf.if": _if, "scf.index
 
 def _constant(op):
     attr = op.attributes["value"]
-    if isinstance(attr, ir.IntegerAttr) or ir.IntegerAttr.isinstance(attr):
-        return np.int64(ir.IntegerAttr(attr).value)
-    return np.float64(ir.FloatAttr(attr).value)
+    if isinstance(attr, ir.FloatAttr):
+        return np.float64(attr.value)
+    if isinstance(attr, ir.BoolAttr):
+        return np.bool_(attr.value)
+    if isinstance(attr, ir.DenseElementsAttr):  # a folded tensor.from_elements
+        return OPS["constant"].attrs["value"].decode(attr)
+    return np.int64(ir.IntegerAttr(attr).value)
 
 
 _CMPI = {0: np.equal, 1: np.not_equal, 2: np.less, 3: np.less_equal, 4: np.greater, 5: np.greater_equal}
@@ -116,6 +120,8 @@ _SCALAR_OPS = {
     "arith.addi": lambda op, x, y: np.int64(x + y),
     "arith.subi": lambda op, x, y: np.int64(x - y),
     "arith.muli": lambda op, x, y: np.int64(x * y),
+    "arith.divsi": lambda op, x, y: np.int64(int(x / y)),  # rounds toward zero, as arith
+    "arith.remsi": lambda op, x, y: np.int64(int(np.fmod(x, y))),
     "arith.minsi": lambda op, x, y: np.int64(min(x, y)),
     "arith.maxsi": lambda op, x, y: np.int64(max(x, y)),
     "arith.andi": lambda op, x, y: np.bool_(bool(x) and bool(y)),
