@@ -126,6 +126,7 @@ class LoopTape:
     lower: object  # scf.for: the mapped lower bound and step, to recompute the induction variable
     step: object
     steps: object  # trip count: an index Value
+    bound: int  # a static bound on it: the tape's slots
     taped: list  # carry positions read from the tape
     tapes: list  # their tapes (one row per step, or per segment with a checkpoint)
     active_carries: list
@@ -157,10 +158,17 @@ def _forward_for(op, env, active):
     iv, carries = block.arguments[0], list(block.arguments)[1:]
     inits = list(op.operands)[3:]
     lower, upper, step = (cf.constant_index(v) for v in list(op.operands)[:3])
-    if None in (lower, upper, step):
-        raise PassFailure("reverse mode through scf.for needs constant bounds (the tape's size)", op.location)
-    steps = max(0, -(-(upper - lower) // step))
-    checkpoint = max(1, min(cf.int_attribute(op, cf.CHECKPOINT) or 1, max(steps, 1)))
+    if step is None or step <= 0:
+        raise PassFailure("reverse mode through scf.for needs a constant positive step", op.location)
+    if None in (lower, upper):  # a loop of the reverse sweep itself (differentiated again): bounded
+        steps = cf.int_attribute(op, cf.MAX_ITERATIONS)
+        if steps is None:
+            raise PassFailure("reverse mode through scf.for needs constant bounds or a tg.max_iterations "
+                              "attribute (the tape's size)", op.location)
+        checkpoint = 1
+    else:
+        steps = max(0, -(-(upper - lower) // step))
+        checkpoint = max(1, min(cf.int_attribute(op, cf.CHECKPOINT) or 1, max(steps, 1)))
     active_carries, _ = loop_activity(carries, [v in active for v in inits], body, active,
                                       lambda: list(yield_op.operands))
     taped = [p for p, arg in enumerate(carries) if not _write_only(arg, p)]
@@ -195,7 +203,14 @@ def _forward_for(op, env, active):
         scf.YieldOp([inner[v] for v in yield_op.operands] + tapes)
     results = list(new.results)
     env.update(zip(op.results, results))
-    return LoopTape(body, yield_op, carries, iv, env[op.operands[0]], env[op.operands[2]], _index(steps), taped,
+    lower_value, upper_value = env[op.operands[0]], env[op.operands[1]]
+    if None in (lower, upper):  # the trip count at run time: ceil((upper - lower) / step), at least 0
+        span = arith.SubIOp(upper_value, lower_value).result
+        count = arith.DivSIOp(arith.AddIOp(span, _index(step - 1)).result, _index(step)).result
+        count = arith.MaxSIOp(count, _index(0)).result
+    else:
+        count = _index(steps)
+    return LoopTape(body, yield_op, carries, iv, lower_value, env[op.operands[2]], count, steps, taped,
                     results[len(carries):], active_carries, checkpoint)
 
 
@@ -220,7 +235,7 @@ def _forward_while(op, env, active):
     em = Emitter()
     tape_inits = [em.splat(value=0.0, shape=(max(bound, 1),) + tuple(ir.RankedTensorType(c.type).shape),
                            dtype=str(ir.RankedTensorType(c.type).element_type)) for c in carries]
-    init_values = [env[v] for v in inits] + tape_inits + [_index(0)]
+    init_values = [env[v] for v in inits] + tape_inits + [em.splat(value=0.0, shape=(), dtype=cf.INDEX_DTYPE)]
     types = [v.type for v in init_values]
     new = scf.WhileOp(types, init_values)
     copy_discardable(op, new)
@@ -231,21 +246,21 @@ def _forward_while(op, env, active):
     with ir.InsertionPoint(new_before):
         clone_ops(before_ops, env_b)
         count = new_before.arguments[len(types) - 1]
-        go = arith.AndIOp(env_b[condition.operands[0]],
-                          arith.CmpIOp(arith.CmpIPredicate.slt, count, _index(bound)).result).result
+        below = em.compare(count, em.splat(value=float(bound), shape=(), dtype=cf.INDEX_DTYPE), direction="lt")
+        go = arith.AndIOp(env_b[condition.operands[0]], cf.tensor_as_condition(below)).result
         scf.ConditionOp(go, list(new_before.arguments))
     args = list(new_after.arguments)
     env_a = dict(env)
     env_a.update(zip(carries, args[:n]))
     with ir.InsertionPoint(new_after):
-        at = cf.index_as_tensor(args[-1])
-        tapes = [_tape_row(em, tape, carry, at) for tape, carry in zip(args[n:-1], args[:n])]
+        tapes = [_tape_row(em, tape, carry, args[-1]) for tape, carry in zip(args[n:-1], args[:n])]
         clone_ops(body, env_a)
         scf.YieldOp([env_a[v] for v in yield_op.operands] + tapes +
-                    [arith.AddIOp(args[-1], _index(1)).result])
+                    [em.add(args[-1], em.splat(value=1.0, shape=(), dtype=cf.INDEX_DTYPE))])
     results = list(new.results)
     env.update(zip(op.results, results[:n]))
-    return LoopTape(body, yield_op, carries, None, None, None, results[-1], taped, results[n:-1], active_carries, 1)
+    return LoopTape(body, yield_op, carries, None, None, None, cf.tensor_as_index(results[-1]), bound, taped,
+                    results[n:-1], active_carries, 1)
 
 
 def _reverse_loop(op, tape, env, active, ct):
@@ -259,11 +274,13 @@ def _reverse_loop(op, tape, env, active, ct):
     placeholders = {p: _zeros(tape.carries[p]) for p in range(len(tape.carries)) if p not in tape.taped}
     n_ct = len(init_cts)
 
-    def reverse_steps(count, first, read_carry, states):
+    def reverse_steps(count, bound, first, read_carry, states):
         """A loop over steps first + count - 1 down to `first`, carrying `states` (the carries'
         cotangents, then the closures' accumulators); read_carry(p, row) reads carry p of the
         step at `row` of the tape (counted from `first`). Returns the final states."""
         loop = scf.ForOp(_index(0), count, _index(1), states)
+        if cf.constant_index(count) is None:  # differentiated again, its tape needs this bound
+            loop.operation.attributes[cf.MAX_ITERATIONS] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), bound)
         with ir.InsertionPoint(loop.body):
             row = arith.SubIOp(arith.SubIOp(count, _index(1)).result, loop.induction_variable).result
             at = cf.index_as_tensor(row)
@@ -290,15 +307,15 @@ def _reverse_loop(op, tape, env, active, ct):
 
     states = init_cts + accumulators
     if tape.checkpoint == 1:
-        states = reverse_steps(tape.steps, None, lambda p, at: Emitter().gather(tape.tapes[tape.taped.index(p)], at),
+        states = reverse_steps(tape.steps, tape.bound, None, lambda p, at: Emitter().gather(tape.tapes[tape.taped.index(p)], at),
                                states)
     else:
         states = _reverse_segments(tape, env, states, reverse_steps, placeholders)
+    ct.update(zip(closures, states[n_ct:]))  # the accumulators started from the closures' cotangents
     for (p, c) in zip(tape.active_carries, states[:n_ct]):
         init = op.operands[p + 3] if op.operation.name == "scf.for" else op.operands[p]
-        if init in active:
+        if init in active:  # an initial value may be a closure as well: added to its accumulator
             ct[init] = add_any(Emitter(), ct.get(init), c)
-    ct.update(zip(closures, states[n_ct:]))
 
 
 def _reverse_segments(tape, env, states, reverse_steps, placeholders):
@@ -318,6 +335,7 @@ def _reverse_segments(tape, env, states, reverse_steps, placeholders):
                           dtype=str(ir.RankedTensorType(tape.carries[p].type).element_type)) for p in tape.taped]
         # Recompute the segment's carries (the placeholders stand in for write-only ones).
         recompute = scf.ForOp(_index(0), length, _index(1), saved + local)
+        recompute.operation.attributes[cf.MAX_ITERATIONS] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), k)
         with ir.InsertionPoint(recompute.body):
             args = list(recompute.inner_iter_args)
             j = recompute.induction_variable
@@ -334,7 +352,7 @@ def _reverse_segments(tape, env, states, reverse_steps, placeholders):
             clone_ops(tape.body, inner)
             scf.YieldOp([inner[tape.yield_op.operands[p]] for p in tape.taped] + local_tapes)
         segment_tapes = list(recompute.results)[len(saved):]
-        results = reverse_steps(length, first, lambda p, at: em.gather(segment_tapes[tape.taped.index(p)], at),
+        results = reverse_steps(length, k, first, lambda p, at: em.gather(segment_tapes[tape.taped.index(p)], at),
                                 list(outer.inner_iter_args))
         scf.YieldOp(results)
     return list(outer.results)

@@ -128,7 +128,12 @@ def scan(f, init, xs=None, length=None, reverse=False, checkpoint=None):
         # The ys' types are known now: rebuild the loop with their stacks as carries too.
         stacks = [trace.emit("splat", [], value=0.0, shape=(steps,) + y.shape, dtype=y.spec.dtype) for y in ys]
         loop = scf.ForOp(lower, upper, one, [c.value for c in carries] + [s.value for s in stacks])
-        _replace_args(draft.body, [loop.induction_variable] + list(loop.inner_iter_args))
+        new_args = [loop.induction_variable] + list(loop.inner_iter_args)
+        _replace_args(draft.body, new_args)
+        # Results that are the draft's own arguments (a carry or x passed through) follow them.
+        moved = dict(zip(draft.body.arguments, new_args))
+        new_carries, ys = ([trace.var(moved.get(v.value, v.value)) for v in vs] for vs in (new_carries, ys))
+        position = trace.var(moved.get(position.value, position.value))
         _move_body(draft.body, loop.body)
         draft.operation.erase()
         with ir.InsertionPoint(loop.body):
