@@ -40,6 +40,15 @@ def _layer_norm(x):
     return centered * lax.rsqrt(jnp.mean(centered * centered, axis=-1, keepdims=True) + 1e-5)
 
 
+def rnn_loss(xs, w, u, b, target):
+    xu = xs @ u
+
+    def step(h, x):
+        return jnp.tanh(h @ w + x + b), None
+    h, _ = lax.scan(step, jnp.zeros_like(target), xu)
+    return jnp.mean((h - target) ** 2)
+
+
 def _device(device):
     if device == "cpu":
         return None  # the default device
@@ -70,6 +79,10 @@ def mlp_forward(inputs):
 
 def cnn_value_and_grad(inputs):
     return _value_and_grad(cnn_loss, inputs)
+
+
+def rnn_value_and_grad(inputs):
+    return _value_and_grad(rnn_loss, inputs)
 
 
 def matmul(inputs, device="cpu"):

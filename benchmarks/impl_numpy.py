@@ -81,6 +81,26 @@ def _layer_norm(x):
     return centered / np.sqrt((centered * centered).mean(axis=-1, keepdims=True) + 1e-5)
 
 
+def _rnn(xs, w, u, b, target):
+    """Backpropagation through time by hand: the forward keeps every hidden state."""
+    hs = [np.zeros_like(target)]
+    xu = xs @ u
+    for x in xu:
+        hs.append(np.tanh(hs[-1] @ w + x + b))
+    diff = hs[-1] - target
+    loss = np.mean(diff * diff)
+    dh = 2 * diff / diff.size
+    dw, db, dxu = np.zeros_like(w), np.zeros_like(b), np.zeros_like(xu)
+    for t in range(len(xs) - 1, -1, -1):
+        da = dh * (1 - hs[t + 1] ** 2)
+        dw += hs[t].T @ da
+        db += da.sum(0)
+        dxu[t] = da
+        dh = da @ w.T
+    du = xs.reshape(-1, xs.shape[-1]).T @ dxu.reshape(-1, dxu.shape[-1])
+    return loss, (dw, du, db)
+
+
 def _call(fn, inputs):
     return lambda: fn(*inputs)
 
@@ -95,6 +115,10 @@ def mlp_forward(inputs):
 
 def cnn_value_and_grad(inputs):
     return _call(_cnn, inputs)
+
+
+def rnn_value_and_grad(inputs):
+    return _call(_rnn, inputs)
 
 
 def matmul(inputs):

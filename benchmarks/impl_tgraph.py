@@ -20,6 +20,14 @@ def cnn_loss(x, k1, c1, k2, c2, w, b, labels):
     return tg.cross_entropy(h.reshape(h.shape[0], -1) @ w + b, labels)
 
 
+def rnn_loss(checkpoint=None):
+    def loss(xs, w, u, b, target):
+        xu = (xs.reshape(-1, xs.shape[-1]) @ u).reshape(xs.shape[0], xs.shape[1], -1)  # one matmul, outside the loop
+        h, _ = tg.scan(lambda h, x: (tg.tanh(h @ w + x + b), None), tg.zeros_like(target), xu, checkpoint=checkpoint)
+        return tg.mean((h - target) ** 2)
+    return loss
+
+
 def _on(device, inputs):
     """The arguments of the timed calls: the numpy inputs, or copies of them on the GPU."""
     if device == "cpu":
@@ -54,6 +62,15 @@ def mlp_forward(inputs):
 
 def cnn_value_and_grad(inputs):
     return _value_and_grad(cnn_loss, inputs)
+
+
+def rnn_value_and_grad(inputs):
+    return _value_and_grad(rnn_loss(), inputs)
+
+
+def rnn_value_and_grad_checkpoint(inputs):
+    from workloads import RNN_CHECKPOINT
+    return _value_and_grad(rnn_loss(RNN_CHECKPOINT), inputs)
 
 
 def matmul(inputs, device="cpu"):

@@ -8,7 +8,7 @@ import os
 import torch
 import torch.nn.functional as F
 
-from systems import NoDevice
+from systems import NoDevice, NotApplicable
 
 DEVICES = ("cpu", "cuda")
 
@@ -25,6 +25,14 @@ def cnn_loss(x, k1, c1, k2, c2, w, b, labels):
     h = F.max_pool2d(torch.relu(F.conv2d(x, k1, c1, padding=1)), 2)
     h = F.max_pool2d(torch.relu(F.conv2d(h, k2, c2, padding=1)), 2)
     return F.cross_entropy(h.reshape(h.shape[0], -1) @ w + b, labels)
+
+
+def rnn_loss(xs, w, u, b, target):
+    xu = xs @ u
+    h = torch.zeros_like(target)
+    for x in xu:  # eager PyTorch has no scan: the loop runs in Python, autograd records each step
+        h = torch.tanh(h @ w + x + b)
+    return torch.mean((h - target) ** 2)
 
 
 def _layer_norm(x):
@@ -85,6 +93,12 @@ def mlp_forward(inputs, compiled=False):
 
 def cnn_value_and_grad(inputs, compiled=False):
     return _value_and_grad(cnn_loss, inputs, compiled)
+
+
+def rnn_value_and_grad(inputs, compiled=False):
+    if compiled:  # torch.compile would unroll the 1,000 steps of the Python loop
+        raise NotApplicable("torch.compile unrolls Python loops")
+    return _value_and_grad(rnn_loss, inputs, compiled)
 
 
 def matmul(inputs, compiled=False, device="cpu"):

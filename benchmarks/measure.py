@@ -17,7 +17,7 @@ import time
 import numpy as np
 
 import impl_numpy
-from systems import SYSTEMS, NoDevice, short
+from systems import SYSTEMS, NoDevice, NotApplicable, short
 from workloads import inputs_of
 
 TOLERANCE = 1e-3  # largest |result - reference| / max |reference|, per output
@@ -47,7 +47,7 @@ def relative_error(result, reference):
 def reference(workload, inputs):
     """impl_numpy on float64 copies of the inputs."""
     wide = [a.astype(np.float64) if a.dtype.kind == "f" else a for a in inputs]
-    return getattr(impl_numpy, workload.builder)(wide)()
+    return getattr(impl_numpy, workload.reference or workload.builder)(wide)()
 
 
 def prepare(workload, systems, modules, warmup):
@@ -57,7 +57,7 @@ def prepare(workload, systems, modules, warmup):
     calls, cells = {}, {}
     for system in systems:
         module, options = modules[system], dict(SYSTEMS[system][1])
-        if workload.device not in getattr(module, "DEVICES", ("cpu",)):
+        if workload.device not in getattr(module, "DEVICES", ("cpu",)) or not hasattr(module, workload.builder):
             cells[system] = {"status": "n/a"}
             continue
         if workload.device != "cpu":
@@ -71,6 +71,9 @@ def prepare(workload, systems, modules, warmup):
                 call()
         except NoDevice:
             cells[system] = {"status": "no GPU"}
+            continue
+        except NotApplicable:
+            cells[system] = {"status": "n/a"}
             continue
         except Exception as err:  # noqa: BLE001 - any failure becomes the cell's text
             cells[system] = {"status": "error", "error": short(err)}

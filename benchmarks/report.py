@@ -86,6 +86,7 @@ def notes(results):
              f"{RATIO_NOTE}; best = the fastest peer with a correct result.",
              f"check: largest |result - reference| / max |reference| over all outputs, against numpy in float64; "
              f"tolerance {s['tolerance']:g}; a WRONG result gets no ratio."]
+    lines += results.get("notes", [])
     lines += [f"{system}: skipped, {why}" for system, why in results["skipped"].items()]
     lines += [f"{name}: not run, {why}" for name, why in results.get("skipped_workloads", {}).items()]
     busy = results.get("other_processes_cores", 0.0)

@@ -4,11 +4,12 @@ report.py prints. Import it only after threads.configure."""
 from tqdm import tqdm
 
 import compile_chain
+import scan_costs
 import first_call
 import machine
 import measure
 from systems import load
-from workloads import BY_NAME, COMPILE_CHAIN, FIRST_CALL, inputs_of
+from workloads import BY_NAME, COMPILE_CHAIN, FIRST_CALL, SCAN_COSTS, inputs_of
 
 
 def _row(name, title, cells, reps, unit="", work=0.0, formula="", inner=1):
@@ -44,6 +45,10 @@ def collect(settings, names, systems):
             continue
         if name == "first_call":
             rows = _first_call_rows(present, settings)
+        elif name == SCAN_COSTS:
+            found, notes = scan_costs.measure(present, settings["compile_samples"])
+            rows = [_row(key, title, cells, settings["compile_samples"]) for key, title, cells in found]
+            results.setdefault("notes", []).extend(notes)
         elif name == COMPILE_CHAIN[0]:
             cells = compile_chain.measure(present, settings["compile_samples"], settings["tolerance"])
             rows = [_row(*COMPILE_CHAIN, cells, settings["compile_samples"])]

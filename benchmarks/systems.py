@@ -17,6 +17,10 @@ class NoDevice(Exception):
     """A system's builder for a GPU workload, on a machine where that system sees no GPU."""
 
 
+class NotApplicable(Exception):
+    """A workload a system does not have (its cell reads n/a)."""
+
+
 def load(system):
     """(the system's module, None) or (None, why it is skipped)."""
     try:

@@ -9,6 +9,8 @@ MLP_BATCH, MLP_SIZES = 256, (784, 512, 512, 10)
 CNN_BATCH = 64
 ROWS, COLS = 4096, 1024
 ELEMENTS = 4 * 1024 * 1024
+RNN_STEPS, RNN_BATCH, RNN_HIDDEN, RNN_INPUT = 1000, 32, 256, 64
+RNN_CHECKPOINT = 32  # the checkpointed variant saves every 32nd carry
 
 
 @dataclass
@@ -22,6 +24,7 @@ class Workload:
     inner: int = 1     # calls per timed repetition (tiny calls are timed in batches)
     formula: str = ""  # how `work` was counted
     device: str = "cpu"  # "cuda": inputs and results on the GPU (systems whose impl has DEVICES with it)
+    reference: str = ""  # impl_numpy's builder of the float64 reference, when not `builder`
 
 
 def _normal(rng, shape, scale=1.0):
@@ -47,6 +50,20 @@ def cnn_inputs(rng):
             _normal(rng, (64, 32, 3, 3), np.sqrt(2 / 288)), _normal(rng, 64, 0.1),
             _normal(rng, (64 * 7 * 7, 10), np.sqrt(1 / 3136)), _normal(rng, 10, 0.1),
             _labels(rng, CNN_BATCH)]
+
+
+def rnn_inputs(rng):
+    """xs (steps, batch, input), W (hidden, hidden), U (input, hidden), b (hidden), then the target
+    of the last hidden state (h0 = 0): h <- tanh(h W + x U + b), loss = mean((h_T - target)^2)."""
+    return [_normal(rng, (RNN_STEPS, RNN_BATCH, RNN_INPUT)), _normal(rng, (RNN_HIDDEN, RNN_HIDDEN), 1 / np.sqrt(RNN_HIDDEN)),
+            _normal(rng, (RNN_INPUT, RNN_HIDDEN), 1 / np.sqrt(RNN_INPUT)), _normal(rng, RNN_HIDDEN, 0.1),
+            _normal(rng, (RNN_BATCH, RNN_HIDDEN), 0.5)]
+
+
+def _rnn_flops():
+    recurrent = 2 * RNN_BATCH * RNN_HIDDEN * RNN_HIDDEN * RNN_STEPS
+    projection = 2 * RNN_BATCH * RNN_INPUT * RNN_HIDDEN * RNN_STEPS
+    return 3 * recurrent + 2 * projection  # forward, dh @ W^T, h^T @ dh; x U forward and dU
 
 
 def matmul_inputs(n):
@@ -87,6 +104,11 @@ WORKLOADS = [
              _cnn_flops(), "GFLOP/s", formula=CNN_FORMULA),
     Workload("layer_norm", "layer norm, 4096x1024", "layer_norm", lambda rng: [_normal(rng, (ROWS, COLS))],
              2 * SHEET, "GB/s", formula="one 4096x1024 f32 array read + one written"),
+    Workload("rnn_value_and_grad", f"RNN scan value_and_grad, {RNN_STEPS} steps, hidden {RNN_HIDDEN}, batch {RNN_BATCH}",
+             "rnn_value_and_grad", rnn_inputs, _rnn_flops(), "GFLOP/s",
+             formula="2*B*H*H per step for h W, dh W^T and h^T dh; 2*B*I*H per step for x U and dU (T=1000)"),
+    Workload("rnn_value_and_grad_checkpoint", f"the same, checkpoint={RNN_CHECKPOINT} (tgraph only)",
+             "rnn_value_and_grad_checkpoint", rnn_inputs, _rnn_flops(), "GFLOP/s", reference="rnn_value_and_grad"),
     Workload("small_call", "per-call overhead, x*y + 1 on 4 elements", "small_call",
              lambda rng: [_normal(rng, 4), _normal(rng, 4)], inner=200),
     # On the GPU: inputs already on the device, each call waits for its results there.
@@ -103,7 +125,10 @@ FIRST_CALL = {"first_call_cold": "first call of MLP value_and_grad, new process,
               "first_call_warm": "the same, new process reusing that cache"}
 # "compile_chain": the compile time of a 2,000-op chain's value_and_grad (compile_chain.py), tgraph only.
 COMPILE_CHAIN = ("compile_chain", "compile time: value_and_grad of a 2,000-op elementwise chain, no cache")
-NAMES = [w.name for w in WORKLOADS] + ["first_call", COMPILE_CHAIN[0]]
+# "scan_costs": compile time of a 10- and a 10,000-step scan's value_and_grad, and the peak memory of the
+# RNN's reverse pass with and without checkpoint (scan_costs.py), in new processes.
+SCAN_COSTS = "scan_costs"
+NAMES = [w.name for w in WORKLOADS] + ["first_call", COMPILE_CHAIN[0], SCAN_COSTS]
 
 BY_NAME = {w.name: w for w in WORKLOADS}
 

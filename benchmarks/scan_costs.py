@@ -1,0 +1,115 @@
+"""What a loop costs besides its time, each measured in a new process:
+
+- compile time of the RNN's value_and_grad over a scan of 10 and of 10,000 steps (from the
+  compile call to the first result, tgraph's cache off, JAX's persistent cache off): a loop stays
+  a loop, so the two should be nearly equal;
+- the peak memory of one call of the RNN's value_and_grad (the benchmark's 1,000 steps), with and
+  without tgraph's `checkpoint=` (JAX's lax.scan saves every step): the rise of the process's peak
+  resident memory (VmHWM, reset through /proc/self/clear_refs) during that call, after compiling.
+
+As a script, `python benchmarks/scan_costs.py compile SYSTEM STEPS` or `... memory SYSTEM CHECKPOINT`
+prints one JSON object."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from systems import short
+from workloads import RNN_CHECKPOINT, RNN_STEPS, rnn_inputs
+
+TIMEOUT_S = 600
+COMPILE_STEPS = (10, 10_000)
+SYSTEMS = ("tgraph", "jax")
+
+
+def _inputs(steps):
+    inputs = rnn_inputs(np.random.default_rng(0))
+    if steps != RNN_STEPS:
+        inputs[0] = np.resize(inputs[0], (steps,) + inputs[0].shape[1:])
+    return inputs
+
+
+def _step(system, inputs, checkpoint=None):
+    """A compiled value_and_grad of the RNN: a function of no arguments."""
+    if system == "tgraph":
+        import impl_tgraph
+        import tgraph as tg
+        step = tg.compile_scalar(impl_tgraph.rnn_loss(checkpoint), inputs, wrt=(1, 2, 3), eager=True)
+        return lambda: step.value_and_grad(*inputs)
+    import impl_jax
+    import jax
+    compiled = jax.jit(jax.value_and_grad(impl_jax.rnn_loss, argnums=(1, 2, 3))).lower(*inputs).compile()
+    return lambda: jax.block_until_ready(compiled(*inputs))
+
+
+def _status_kib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def _peak_rise(call):
+    """Bytes the peak resident memory rises by during call()."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset VmHWM to the current resident size
+    before = _status_kib("VmRSS")
+    call()
+    return (_status_kib("VmHWM") - before) * 1024
+
+
+def _subprocess(*args):
+    env = dict(os.environ, TGRAPH_CACHE_DIR="", JAX_ENABLE_COMPILATION_CACHE="false")
+    proc = subprocess.run([sys.executable, os.path.abspath(__file__), *map(str, args)], env=env, capture_output=True,
+                          text=True, timeout=TIMEOUT_S)
+    if proc.returncode != 0:
+        lines = [line for line in proc.stderr.strip().splitlines() if line.strip()] or [f"exit {proc.returncode}"]
+        raise RuntimeError(lines[-1])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def measure(systems, samples):
+    """Rows for the report: two compile-time rows (cells with times) and memory notes."""
+    rows, notes = [], []
+    for steps in COMPILE_STEPS:
+        cells = {s: {"status": "n/a"} for s in systems}
+        for system in (s for s in SYSTEMS if s in systems):
+            try:
+                seconds = [_subprocess("compile", system, steps)["seconds"] for _ in range(samples)]
+                cells[system] = {"status": "ok", "times_s": seconds, "reps": len(seconds),
+                                 "median_s": float(np.median(seconds)), "check_error": 0.0, "check_ok": True}
+            except Exception as err:  # noqa: BLE001 - any failure becomes the cell's text
+                cells[system] = {"status": "error", "error": short(err)}
+        rows.append((f"scan_compile_{steps}", f"compile time: RNN value_and_grad over a {steps:,}-step scan", cells))
+    for system, checkpoint in (("tgraph", None), ("tgraph", RNN_CHECKPOINT), ("jax", None)):
+        if system not in systems:
+            continue
+        label = f"{system}, {'checkpoint=' + str(checkpoint) if checkpoint else 'every step saved'}"
+        try:
+            rise = _subprocess("memory", system, checkpoint or 0)["peak_rise_bytes"]
+            notes.append(f"peak memory of one RNN value_and_grad call ({RNN_STEPS} steps): {label}: "
+                         f"{rise / 2**20:.1f} MiB")
+        except Exception as err:  # noqa: BLE001
+            notes.append(f"peak memory of one RNN value_and_grad call: {label}: {short(err)}")
+    return rows, notes
+
+
+def main(what, system, value):
+    # The thread settings come from the parent's environment (threads.configure ran there).
+    if what == "compile":
+        inputs = _inputs(int(value))
+        start = time.perf_counter()
+        _step(system, inputs)()
+        print(json.dumps({"seconds": time.perf_counter() - start}))
+    else:
+        call = _step(system, _inputs(RNN_STEPS), int(value) or None)
+        print(json.dumps({"peak_rise_bytes": _peak_rise(call)}))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
