@@ -6,7 +6,7 @@ reads or writes the nearest row rather than memory out of bounds."""
 import numpy as np
 
 from .ad import convention, deflinear, shape_of
-from .core import I64, defop, require
+from .core import I64, OPS, defop, require
 from tgraph.support.dtypes import TensorSpec
 
 
@@ -75,6 +75,18 @@ deflinear("scatter_add", None, lambda em, ct, indices, updates, result, rows: em
 # set_row is linear in the table and the row: the table's cotangent has the row zeroed, the row's is that row.
 deflinear("set_row", lambda em, ct, table, row, index, result: em.set_row(ct, em.zeros_like(row), index),
           lambda em, ct, table, row, index, result: em.gather(ct, index), None)
+
+
+def _set_row_vjp(em, primals, active, ct, result):
+    """The row's cotangent is read before the table's is written: in a loop whose carry is `ct`,
+    the table's can then be written in place."""
+    table, row, index = primals
+    row_ct = em.gather(ct, index) if active[1] else None
+    table_ct = em.set_row(ct, em.zeros_like(row), index) if active[0] else None
+    return [table_ct, row_ct, None]
+
+
+OPS["set_row"].vjp = _set_row_vjp
 convention("gather", "linear in the table (transpose: scatter_add); indices are not differentiated")
 convention("set_row", "linear in the table and the row; the index is not differentiated")
 convention("scatter_add", "linear in the updates (transpose: gather); indices are not differentiated")

@@ -3,52 +3,50 @@ own tensor. On tensors, a body's result is usually built in a fresh `tensor.empt
 loop would then allocate a new buffer for its carry every iteration. Following the destinations
 of the yielded value back (linalg ops' outs, transfer_write's and insert_slice's destinations) to
 that `tensor.empty` and putting the carry there instead lets one-shot bufferization update the
-carry in place. Where that would overwrite a value still to be read, bufferization copies instead:
-the rewrite never changes what the loop computes."""
+carry in place. The ops that write the carry move to just after the body's last other read of it
+(the body's ops are pure, so only the order of reads and writes of buffers changes). Where a write
+would still overwrite a value yet to be read, bufferization copies instead: the rewrite never
+changes what the loop computes. On the GPU this is required: its runtime allocates each buffer once,
+so a loop may not hand a new buffer to its next iteration."""
 
 import dataclasses
 
 from .base import ModulePass, collect_ops
+from .destinations import write_into
 from .pipeline import register_pass
 
 
-def _destination(op, result_number):
-    """The operand index whose tensor `op`'s result `result_number` is written into, or None."""
-    name = op.name
-    if name.startswith("linalg.") and name != "linalg.yield":
-        return len(op.operands) - len(op.results) + result_number
-    if name in ("vector.transfer_write", "tensor.insert_slice", "tensor.insert"):
-        return 1
-    return None
+def _in_block(op, loop):
+    """The op of the loop's body that is `op` or holds it."""
+    while op.parent is not None and op.parent != loop:
+        op = op.parent
+    return op
 
 
-def _inside(op, loop):
-    """Whether `op` is nested in `loop` (only there may it use the loop's carry)."""
-    parent = op.parent
-    while parent is not None:
-        if parent == loop:
-            return True
-        parent = parent.parent
-    return False
+def _sink(chain, carry, loop, terminator):
+    """Move the chain (yielded value's producer first) to just after the body's last other read of
+    the carry, so that it writes the carry after that read (written before it, bufferization would
+    copy the carry instead). Only when each op of the chain is used by the next one alone: moving
+    later keeps its operands defined before it."""
+    ops = list(reversed(chain))  # in program order
+    for op, consumer in zip(ops, ops[1:] + [terminator]):
+        uses = list(op.results[0].uses) if len(op.results) == 1 else []
+        if op.parent != loop or len(uses) != 1 or uses[0].owner != consumer:
+            return
+    block = loop.regions[-1].blocks[0]
 
+    def at(op):
+        return next(i for i, o in enumerate(block.operations) if o == op)
 
-def _carry_into(value, carry, loop):
-    """Follow `value`'s chain of destinations inside the loop; if it starts at a tensor.empty of
-    the carry's type, make the chain start at the carry instead. Returns whether it did."""
-    for _ in range(64):  # chains are short; the bound guards against a malformed cycle
-        owner = value.owner
-        if not hasattr(owner, "name") or not _inside(owner, loop):  # a block argument, or hoisted out
-            return False
-        index = _destination(owner, value.result_number)
-        if index is None:
-            return False
-        init = owner.operands[index]
-        source = init.owner
-        if hasattr(source, "name") and source.name == "tensor.empty" and init.type == carry.type:
-            owner.operands[index] = carry
-            return True
-        value = init
-    return False
+    readers = [_in_block(use.owner, loop) for use in carry.uses]
+    readers = [r for r in readers if not any(r == c for c in ops) and r != terminator]
+    if not readers:
+        return
+    anchor = max(readers, key=at)
+    for op in ops:  # each op only ever moves later: its operands stay defined before it
+        if at(op) < at(anchor):
+            op.move_after(anchor)
+        anchor = op
 
 
 @register_pass
@@ -66,4 +64,6 @@ class LoopCarriesInPlace(ModulePass):
             carries = list(body.arguments)[1:] if loop.name == "scf.for" else list(body.arguments)
             for value, carry in zip(terminator.operands, carries):
                 if value.type == carry.type and value != carry:
-                    _carry_into(value, carry, loop)
+                    chain = write_into(value, carry, loop)
+                    if chain:
+                        _sink(chain, carry, loop, terminator)

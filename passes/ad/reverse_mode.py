@@ -189,16 +189,17 @@ def _forward_for(op, env, active):
         if checkpoint == 1:
             at = cf.index_as_tensor(k)
             tapes = [_tape_row(em, tape, args[p], at) for tape, p in zip(tapes, taped)]
-        elif tapes:  # only at the first step of each segment
-            segment_start = arith.CmpIOp(arith.CmpIPredicate.eq, arith.RemSIOp(k, _index(checkpoint)).result,
-                                         _index(0)).result
-            branch = scf.IfOp(segment_start, [t.type for t in tapes], has_else=True)
-            with ir.InsertionPoint(branch.then_block):
-                at = cf.index_as_tensor(arith.DivSIOp(k, _index(checkpoint)).result)
-                scf.YieldOp([_tape_row(em, tape, args[p], at) for tape, p in zip(tapes, taped)])
-            with ir.InsertionPoint(branch.else_block):
-                scf.YieldOp(tapes)
-            tapes = list(branch.results)
+        elif tapes:  # row k // checkpoint holds the carry of the segment's first step: a select, not a branch
+            at = cf.index_as_tensor(arith.DivSIOp(k, _index(checkpoint)).result)
+            first = cf.index_as_tensor(arith.RemSIOp(k, _index(checkpoint)).result)
+            starts = em.compare(first, em.splat(value=0.0, shape=(), dtype=cf.INDEX_DTYPE), direction="eq")
+            rows = []
+            for tape, p in zip(tapes, taped):
+                carry = args[p]
+                shape = tuple(ir.RankedTensorType(carry.type).shape)
+                chosen = em.select(em.broadcast_in_dim(starts, shape=shape, dims=()), carry, em.gather(tape, at))
+                rows.append(_tape_row(em, tape, chosen, at))
+            tapes = rows
         clone_ops(body, inner)
         scf.YieldOp([inner[v] for v in yield_op.operands] + tapes)
     results = list(new.results)

@@ -38,6 +38,7 @@ def cpu_stages(threads=1, codegen=True, vector_width=0):
             *([f"tg-cpu-codegen{{threads={threads} vector-width={width}}}", "canonicalize", "cse"] if codegen else []),
             "tg-unshare-fills",
             "tg-loop-carries-in-place",
+            "tg-branch-results-in-place",
             "func.func(llvm-request-c-wrappers)",
             "tg-distinct-results")),
         Stage("bufferized", bufferize(deallocate=True)),

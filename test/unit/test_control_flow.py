@@ -234,6 +234,10 @@ flow("cond_false", piecewise, [tg.f64[2, 2], tg.f64[2, 2]], lambda x, w: (x * x 
      inputs=lambda rng: [-rng.uniform(0.1, 1, (2, 2)), rng.standard_normal((2, 2))])
 
 
+flow("cond_passthrough", lambda x: tg.sum(tg.cond(tg.sum(x) > 0.0, lambda u: u, lambda u: u * 2.0, x) ** 2),
+     [tg.f64[3]], lambda x: ((x if x.sum() > 0 else 2 * x) ** 2).sum())
+
+
 def switched(x, n):
     branches = [lambda u: tg.sin(u), lambda u: {"v": u * u}["v"], lambda u: tg.exp(u) * x]
     return tg.sum(tg.switch(n, branches, x * 2.0))

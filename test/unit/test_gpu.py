@@ -443,3 +443,37 @@ def test_newer_llvm_float_constants_are_rewritten_for_llvmlite():
         "%a = select i1 %c, float %x, float 0x7FF8000000000000", "%b = fadd double %y, 0xFFF0000000000000",
         "%h = fmul half %z, 0xHFE00", "%f = fmul float %w, 0x3FF0000000000000", "%s = fadd bfloat %v, 0xR7F80",
         "%n = fadd float %u, 0x7FF8000000000000"]
+
+
+# ----------------------------------------------------------------------------- control flow
+def _control_flow_cases():
+    from test_control_flow import FLOWS
+    return [f for f in FLOWS if f.name in ("scan_rnn", "scan_checkpoint_3", "fori_euler", "while_newton", "cond_true",
+                                           "switch_1", "scan_pytree", "cond_passthrough")]
+
+
+@pytest.mark.parametrize("case", _control_flow_cases(), ids=lambda f: f.name)
+def test_control_flow_runs(case, device):
+    """Loops and branches on the GPU: the host function's loop runs inside a kernel (one thread,
+    its body's ops as loops), forward and value_and_grad against the interpreter, with the caller's
+    device arrays left as they were."""
+    graph = tg.trace(case.fn, case.specs)
+    args = case.make_inputs(np.random.default_rng(0))
+    compiled = tg.compile_scalar(graph, target="cuda")
+    on_device = [tg.to_device(a) for a in args]
+    value, grads = compiled.value_and_grad(*on_device)
+    np.testing.assert_allclose(value, graph(*args), rtol=1e-10)
+    want = tg.grad(graph)(*args)
+    for got, expected in zip(grads, want if isinstance(want, tuple) else (want,)):
+        if got is not None:
+            np.testing.assert_allclose(got.numpy() if hasattr(got, "numpy") else got, expected, rtol=1e-8, atol=1e-10)
+    for a, d in zip(args, on_device):
+        np.testing.assert_array_equal(d.numpy(), a)
+
+
+@needs_ptxas
+def test_control_flow_assembles_for_sm90():
+    for case in _control_flow_cases():
+        exe = CudaExecutable(tg.value_and_grad(tg.trace(case.fn, case.specs)))
+        _assert_launches_match_ptx(exe)
+        assert ptx.assemble(exe.ptx, 90)

@@ -89,3 +89,16 @@ def run_pipeline(module, pipeline, log, what):
         except (ir.MLIRError, PipelineError) as err:
             fail(element, err)
         log(stage, element, module.operation)
+
+
+def read_only_arguments(fop):
+    """Mark every argument `bufferization.writable = false`: bufferization then copies before
+    writing, so the caller's arrays (passed in place) are never changed."""
+    n_args = len(ir.FunctionType(ir.TypeAttr(fop.attributes["function_type"]).value).inputs)
+    existing = list(ir.ArrayAttr(fop.attributes["arg_attrs"])) if "arg_attrs" in fop.attributes else [None] * n_args
+    dicts = []
+    for attrs in existing:
+        entries = {a.name: a.attr for a in ir.DictAttr(attrs)} if attrs is not None else {}
+        entries["bufferization.writable"] = ir.BoolAttr.get(False)
+        dicts.append(ir.DictAttr.get(entries))
+    fop.attributes["arg_attrs"] = ir.ArrayAttr.get(dicts)

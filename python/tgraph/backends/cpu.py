@@ -23,7 +23,7 @@ from tgraph.passes.cpu.tg_record_allocations import LARGEST, TOTAL
 
 from . import cache
 from .base import Backend, register
-from .common import parse_entry, run_pipeline
+from .common import parse_entry, read_only_arguments, run_pipeline
 from ..support.arguments import conform
 from ..support.dtypes import TensorSpec
 from ..support.errors import TGraphError, user_facing
@@ -73,25 +73,12 @@ def _address(array):
 SYMBOL_PREFIX = "tgraph."
 
 
-def _read_only_arguments(fop):
-    """Mark every argument `bufferization.writable = false`: bufferization then copies before
-    writing, so the caller's arrays (passed in place) are never changed."""
-    n_args = len(ir.FunctionType(ir.TypeAttr(fop.attributes["function_type"]).value).inputs)
-    existing = list(ir.ArrayAttr(fop.attributes["arg_attrs"])) if "arg_attrs" in fop.attributes else [None] * n_args
-    dicts = []
-    for attrs in existing:
-        entries = {a.name: a.attr for a in ir.DictAttr(attrs)} if attrs is not None else {}
-        entries["bufferization.writable"] = ir.BoolAttr.get(False)
-        dicts.append(ir.DictAttr.get(entries))
-    fop.attributes["arg_attrs"] = ir.ArrayAttr.get(dicts)
-
-
 def _prepare_functions(module):
     for op in functions(module):
         name = name_of(op)
         ir.SymbolTable.replace_all_symbol_uses(name, SYMBOL_PREFIX + name, module.operation)
         ir.SymbolTable.set_symbol_name(op, SYMBOL_PREFIX + name)
-        _read_only_arguments(op)
+        read_only_arguments(op)
 
 
 def llvm_translation_check(module, what):

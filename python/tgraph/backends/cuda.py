@@ -19,9 +19,9 @@ from tgraph.passes.gpu.tg_gpu_pipeline import GpuPipeline
 
 from . import cache, dlpack, ptx
 from .base import Backend, register
-from .common import parse_entry, run_pipeline
+from .common import parse_entry, read_only_arguments, run_pipeline
 from ..support.arguments import conform
-from ..support.symbols import lookup
+from ..support.symbols import functions, lookup
 from ..support.dtypes import NUMPY_DTYPES, TensorSpec
 from ..support.errors import TGraphError, TGraphTypeError, user_facing
 from ..support.mlir import ir
@@ -97,7 +97,7 @@ def _global_data(module, name, memref_type):
                 raise TGraphError(f"the constant @{name} ({t}) cannot be read for the GPU") from None
             if attr.is_splat:
                 data = np.full(t.shape, data.reshape(-1)[0], dtype=data.dtype)
-            return np.ascontiguousarray(data.reshape(t.shape))
+            return np.require(data.reshape(t.shape), requirements="C")
     raise TGraphError(f"the constant @{name} is missing")
 
 
@@ -330,7 +330,7 @@ def driver():
 def to_device(array):
     """A host array copied to the GPU as a DeviceArray (C order): inputs that stay on the device
     across calls, as jax.device_put or tensor.cuda()."""
-    host = np.ascontiguousarray(array)
+    host = np.require(array, requirements="C")  # not ascontiguousarray: it makes a 0-d array 1-d
     if host.dtype == object:
         raise TGraphTypeError("to_device needs a numeric array")
     d = driver()
@@ -440,6 +440,8 @@ class CudaExecutable:
         with dialect.context():
             module, self.name, self.input_specs, self.output_specs = parse_entry(
                 module, func_name, "CudaExecutable", "the GPU")
+            for fop in functions(module):  # arrays already on the GPU are passed in place: never written
+                read_only_arguments(fop)
             run_pipeline(module, GpuPipeline().stages(), log, f"@{self.name} for the GPU")
             self.plan = Plan(module, self.name)
             self.llvm_ir = ptx.device_llvm_ir(module)
