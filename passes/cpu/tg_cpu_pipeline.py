@@ -27,6 +27,7 @@ def cpu_stages(threads=1, codegen=True, vector_width=0):
     width = target.vector_width
     return (
         Stage("linalg", (
+            "tg-hoist-invariant-transposes",
             *to_linalg(fuse_chains=True),
             # Reductions keep their reduced dimensions as unit dimensions behind reshapes; without
             # them a reduction and its consumers share one iteration space, which row groups fuse in.

@@ -282,6 +282,24 @@ def test_compiled_matches_interpreter(case, traced):
         np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
 
 
+def test_hessian_through_a_scan_and_jit_of_a_loop():
+    """tg.hessian (the tg-generate-hessian pass: HVPs through the loop) against differences of the
+    gradient; @tg.jit compiles a loop like any function."""
+    graph = tg.trace(lambda x: tg.sum(tg.scan(lambda c, xt: (tg.sin(c * xt) + c, None), x[0], x)[0] ** 2),
+                     [tg.f64[3, 2]])
+    x = np.random.default_rng(6).normal(size=(3, 2))
+    hessian = np.asarray(tg.hessian(graph)(x)).reshape(6, 6)
+    grad, eps = tg.grad(graph), 1e-5
+    columns = []
+    for i in range(6):
+        d = np.zeros(6)
+        d[i] = eps
+        columns.append(((grad(x + d.reshape(3, 2)) - grad(x - d.reshape(3, 2))) / (2 * eps)).ravel())
+    np.testing.assert_allclose(hessian, np.array(columns).T, atol=1e-7)
+    step = tg.jit(lambda v: tg.fori_loop(0, 5, lambda i, v: v * 0.5 + tg.cast(i, "f32"), v))
+    np.testing.assert_allclose(step(np.ones(3, np.float32)), np.full(3, 6.15625, np.float32))
+
+
 def test_round_trip_and_verify(traced):
     for graph in traced.values():
         again = tg.Graph.parse(graph.ir())
