@@ -14,7 +14,7 @@ from tgraph.dialect import control_flow as cf
 from .support.dtypes import TensorSpec
 from .support.errors import TGraphError, TGraphTypeError, user_facing
 from .support.mlir import arith, ir, scf
-from .graph import Var, current_trace, user_location
+from .graph import Var, check_visible, current_trace, user_location
 
 __all__ = ["scan", "fori_loop", "while_loop", "cond", "switch"]
 
@@ -139,6 +139,7 @@ def scan(f, init, xs=None, length=None, reverse=False, checkpoint=None):
         with ir.InsertionPoint(loop.body):
             stacked = [trace.emit("set_row", [trace.var(acc), y, position]).value
                        for acc, y in zip(list(loop.inner_iter_args)[len(carries):], ys)]
+            check_visible([c.value for c in new_carries], "scan: the body's carry")
             scf.YieldOp([c.value for c in new_carries] + stacked)
         if checkpoint is not None:
             loop.operation.attributes[cf.CHECKPOINT] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), checkpoint)
@@ -165,6 +166,7 @@ def fori_loop(lower, upper, body, init):
             new, _, new_tree = _leaves(body(i, _rebuild(tree, trace, loop.inner_iter_args)),
                                        "fori_loop: the body's value", trace)
             _check_same("fori_loop: value", paths, carries, new, tree, new_tree)
+            check_visible([c.value for c in new], "fori_loop: the body's value")
             scf.YieldOp([c.value for c in new])
     return _rebuild(tree, trace, loop.results)
 
@@ -211,6 +213,7 @@ def while_loop(cond_fun, body, init, max_iterations=None):
             if bounded:
                 one = trace.emit("splat", [], value=1.0, shape=(), dtype=cf.INDEX_DTYPE)
                 new = new + [trace.emit("add", [trace.var(after.arguments[len(carries)]), one])]
+            check_visible([c.value for c in new], "while_loop: the body's value")
             scf.YieldOp([c.value for c in new])
         if bounded:
             loop.operation.attributes[cf.MAX_ITERATIONS] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64),
@@ -239,6 +242,7 @@ def _trace_branches(trace, what, branches, operands, make_op):
     for (out, _, _), old, new in zip(outputs, draft.regions, op.regions):
         _move_body(old.blocks[0], new.blocks[0])
         with ir.InsertionPoint(new.blocks[0]):
+            check_visible([v.value for v in out], f"{what}: a branch's output")
             scf.YieldOp([v.value for v in out])
     draft.operation.erase()
     return _rebuild(outputs[0][2], trace, op.results)

@@ -46,12 +46,38 @@ class Trace:
     def emit(self, opname, operands, **attrs):
         """Append a tg op; returns its result as a Var."""
         values = [v.value for v in operands]
+        check_visible(values, f"tg.{opname}")
         try:
             value, spec = dialect.create(opname, values, attrs, loc=user_location(), specs=[v.spec for v in operands])
         except VerifyError as err:
             types = ", ".join(str(v.spec) for v in operands)
             raise TGraphError(f"tg.{opname}: {err} (operand types: {types or 'none'})") from None
         return Var(value, spec, self)
+
+
+def _block_of(value):
+    owner = value.owner
+    return owner if isinstance(owner, ir.Block) else owner.operation.block
+
+
+def check_visible(values, what):
+    """A TGraphError when a value was computed inside a loop or branch body that the op being
+    built is not in: the IR would not verify (it does not dominate), and the message would not
+    say what the user did."""
+    here = ir.InsertionPoint.current.block
+    for value in values:
+        block = _block_of(value)
+        if block == here:
+            continue
+        scope = here
+        while scope is not None and scope != block:
+            parent = scope.owner  # the op holding the block's region, until the function
+            parent = parent.operation if parent is not None else None
+            scope = parent.block if parent is not None and parent.name != "func.func" else None
+        if scope is None:
+            raise TGraphError(f"{what}: a value was computed inside the body of a loop or branch "
+                              "(tgraph.scan, fori_loop, while_loop, cond, switch) and is used outside it; "
+                              "return it from the body instead (in the carry, the ys or the branch's result)")
 
 
 class Var:
@@ -147,6 +173,7 @@ def trace(fn, input_specs, name=None):
         try:
             with ir.InsertionPoint(entry):
                 outputs = _collect_outputs(fn(*[Var(a, s, tr) for a, s in zip(entry.arguments, specs)]), tr)
+                check_visible([o.value for o in outputs], "the traced function's result")
                 func.ReturnOp([o.value for o in outputs])
         finally:
             tr.active = False

@@ -482,6 +482,19 @@ def test_reverse_mode_through_an_unbounded_while_says_to_pass_max_iterations():
         tg.grad(graph)
 
 
+def test_a_value_leaked_out_of_a_body_is_an_error():
+    leaked = []
+
+    def body(i, v):
+        leaked.append(v * 2.0)
+        return leaked[-1]
+
+    assert "used outside it; return it from the body" in _error(
+        lambda x: tg.fori_loop(0, 3, body, x) + leaked[0], [tg.f32[3]])
+    leaked.clear()
+    assert "the traced function's result" in _error(lambda x: (tg.fori_loop(0, 3, body, x), leaked[0]), [tg.f32[3]])
+
+
 def test_errors_point_at_the_users_line():
     with pytest.raises(tg.TGraphError) as info:
         tg.trace(lambda x: tg.fori_loop(0, 2, lambda i, v: tg.sum(v), x), [tg.f32[3]])
