@@ -16,12 +16,13 @@ from ..stages import Stage, bufferize, llvm_lowering, pipeline_text, to_linalg
 from .common import vector_width_option
 
 
-def cpu_stages(threads=1, codegen=True, vector_width=0):
+def cpu_stages(threads=1, codegen=True, vector_width=0, count_allocations=False):
     """The one place the CPU pipeline is spelled out: tg -> linalg, fusion, the codegen strategy
     (tiling, vectorization, threads: tg-cpu-codegen), bufferization, then loops and vectors to LLVM.
     With threads > 1, scf.forall loops become OpenMP parallel loops (the JIT needs an OpenMP runtime).
     `vector_width` (f32 lanes; 0: the host's, or TGRAPH_VECTOR_WIDTH): below the host's, LLVM is
-    also kept to the instruction set of a CPU with that width (tg-limit-vector-isa)."""
+    also kept to the instruction set of a CPU with that width (tg-limit-vector-isa).
+    `count_allocations`: compiled code counts its allocations in a global (tests read it)."""
     parallel = threads > 1
     target = CpuTarget.host(threads, vector_width)
     width = target.vector_width
@@ -44,7 +45,7 @@ def cpu_stages(threads=1, codegen=True, vector_width=0):
             "tg-distinct-results")),
         Stage("bufferized", bufferize(deallocate=True)),
         Stage("llvm", (
-            "tg-record-allocations",
+            "tg-record-allocations{count=true}" if count_allocations else "tg-record-allocations",
             "tg-strided-copy-to-linalg",
             "tg-scalar-transfers",
             "convert-vector-to-scf{full-unroll=true}",

@@ -8,7 +8,7 @@ be allocated, and raise MemoryError instead."""
 
 import dataclasses
 
-from tgraph.support.mlir import ir
+from tgraph.support.mlir import arith, ir, memref
 
 from ..base import ModulePass, collect_ops
 from ..pipeline import register_pass
@@ -27,14 +27,37 @@ def allocation_bytes(memref_type):
     return count * _ELEMENT_BYTES.get(str(t.element_type), 8)
 
 
+COUNTER = "tg_allocation_count"
+
+
+def _count_allocations(module, allocs):
+    """A public i64 global, atomically incremented before every memref.alloc runs."""
+    counter = ir.MemRefType.get([], ir.IntegerType.get_signless(64))
+    with ir.InsertionPoint.at_block_begin(module.regions[0].blocks[0]):
+        memref.GlobalOp(COUNTER, ir.TypeAttr.get(counter),
+                        initial_value=ir.DenseElementsAttr.get_splat(
+                            ir.RankedTensorType.get([], ir.IntegerType.get_signless(64)),
+                            ir.IntegerAttr.get(ir.IntegerType.get_signless(64), 0)))
+    for alloc in allocs:
+        with ir.InsertionPoint(alloc), alloc.location:
+            one = arith.ConstantOp(ir.IntegerType.get_signless(64), 1).result
+            memref.AtomicRMWOp(arith.AtomicRMWKind.addi, one, memref.GetGlobalOp(counter, COUNTER).result, [])
+
+
 @register_pass
 @dataclasses.dataclass
 class RecordAllocations(ModulePass):
     name = "tg-record-allocations"
     summary = "record the largest and total size of the buffers the module allocates (module attributes, bytes)"
 
+    count: bool = dataclasses.field(default=False, metadata={
+        "help": "also count the allocations a call makes, at run time, in the global @" + COUNTER + " (for tests)"})
+
     def run(self, module):
-        sizes = [allocation_bytes(op.results[0].type) for op in collect_ops(module, lambda op: op.name == "memref.alloc")]
+        allocs = collect_ops(module, lambda op: op.name == "memref.alloc")
+        sizes = [allocation_bytes(op.results[0].type) for op in allocs]
+        if self.count:
+            _count_allocations(module, allocs)
         i64 = ir.IntegerType.get_signless(64)
         module.attributes[LARGEST] = ir.IntegerAttr.get(i64, max(sizes, default=0))
         module.attributes[TOTAL] = ir.IntegerAttr.get(i64, sum(sizes))

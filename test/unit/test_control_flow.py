@@ -3,7 +3,9 @@ table does for ops: values against loops written in numpy; both AD passes at ord
 against finite differences (f64, interpreter); compiled code against the interpreter; then the
 models, checkpointing, bufferization in place, compile time independent of the length, and misuse."""
 
+import pathlib
 import re
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -384,6 +386,36 @@ def test_a_long_scan_bufferizes_in_place():
     copies = [line for line in body if re.search(r"memref\.copy.*memref<(8x64|1000x8)xf32>", line)
               or re.search(r"memref\.alloc.*memref<1000x8xf32>", line)]
     assert not copies, copies
+
+
+def test_allocations_at_run_time_are_the_bodys_temporaries():
+    """Counted at run time (tg-record-allocations{count=true}: a global the compiled code increments
+    at every allocation), a scan's value_and_grad allocates per step no more buffers than its loop
+    bodies hold in the bufferized IR (the body's small temporaries: the product h @ w, an index
+    tensor), so nothing of the carry's or the stacks' size is allocated per step behind the IR."""
+    import ctypes
+    from tgraph.backends.cache import linker
+    from tgraph.backends.cpu import CpuExecutable
+    from tgraph.passes.cpu.tg_cpu_pipeline import cpu_stages
+    if linker() is None:
+        pytest.skip("no C compiler driver to link the counted library")
+    counts, body_allocs = {}, None
+    for steps in (10, 200):
+        graph = tg.value_and_grad(tg.trace(rnn(), [tg.f32[8, 64], tg.f32[64, 64], tg.f32[steps, 8, 64]]))
+        log = []
+        exe = CpuExecutable(graph, pipeline=cpu_stages(1, True, count_allocations=True),
+                            log=lambda stage, name, module: log.append(str(module)) if name == "tg-record-allocations{count=true}" else None)
+        body_allocs = sum(line.count("memref.alloc(") for line in _loop_bodies(log[-1]))
+        library = str(pathlib.Path(tempfile.mkdtemp()) / "counted.so")
+        exe.save(library, linker())
+        loaded = CpuExecutable.load(library, exe.name, exe.input_specs, exe.output_specs, 1)
+        counter = ctypes.c_int64.in_dll(loaded._engine, "tg_allocation_count")
+        args = [np.full(spec.shape, 0.01, np.float32) for spec in loaded.input_specs]
+        before = counter.value
+        loaded(*args)
+        counts[steps] = counter.value - before
+    per_step = (counts[200] - counts[10]) / 190
+    assert 0 < per_step <= body_allocs, (counts, body_allocs)
 
 
 def test_compile_time_does_not_depend_on_the_length():
