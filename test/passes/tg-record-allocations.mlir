@@ -1,7 +1,14 @@
 // RUN: tgraph-opt %s --tg-record-allocations | filecheck %s
+// RUN: tgraph-opt %s --tg-record-allocations="count=true" | filecheck %s --check-prefix=COUNT
 
 // Bytes of the largest buffer and of all of them (runtime checks before calling a function with huge buffers).
 // CHECK: module attributes {tg.largest_allocation = 40000000000 : i64, tg.total_allocation = 40000000064 : i64}
+// With count=true, a global counts the allocations at run time: one atomic add before each.
+// COUNT: memref.global @tg_allocation_count : memref<i64> = dense<0>
+// COUNT-LABEL: func.func @f
+// COUNT: %[[G:.*]] = memref.get_global @tg_allocation_count : memref<i64>
+// COUNT-NEXT: memref.atomic_rmw addi %{{.*}}, %[[G]][] : (i64, memref<i64>) -> i64
+// COUNT-NEXT: memref.alloc() {alignment = 64 : i64} : memref<100000x100000xf32>
 func.func @f() {
   %a = memref.alloc() {alignment = 64 : i64} : memref<100000x100000xf32>
   %b = memref.alloc() : memref<8xf64>
