@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     **dict.fromkeys(["TensorSpec", "bf16", "bool_", "f16", "f32", "f64", "i32", "i64"], "support.dtypes"),
     **dict.fromkeys(["TGraphError", "TGraphTypeError"], "support.errors"),
+    **dict.fromkeys(["tree_map", "tree_flatten", "tree_unflatten", "tree_leaves"], "support.pytrees"),
     **dict.fromkeys(["Graph", "Var", "trace"], "graph"),
     "interpret": "interpreter",
     **dict.fromkeys(["scan", "fori_loop", "while_loop", "cond", "switch"], "control"),

@@ -5,7 +5,7 @@ import threading
 
 import numpy as np
 
-from .support import dtypes
+from .support import dtypes, pytrees
 from .support.dtypes import TensorSpec
 from .support.errors import TGraphError, TGraphTypeError, frame_position, user_facing, user_frame
 from .support.mlir import func, ir
@@ -135,12 +135,12 @@ def _function_name(fn, name):
 
 
 def _collect_outputs(result, trace):
-    outputs = list(result) if isinstance(result, (tuple, list)) else [result]
+    paths, outputs, _ = pytrees.flatten_with_paths(result, none_is_leaf=True)  # a None result is reported
     if not outputs:
         raise TGraphError("the traced function returned nothing; return a tgraph Var (or a tuple of Vars) computed from its inputs")
-    for i, out in enumerate(outputs):
+    for i, (path, out) in enumerate(zip(paths, outputs)):
         if not isinstance(out, Var):
-            where = "" if len(outputs) == 1 else f" (output {i})"
+            where = "" if not path else f" (at result{pytrees.path_text(path)})"
             raise TGraphTypeError(
                 f"the traced function returned {type(out).__name__}{where}, not a tgraph Var; "
                 "return a Var (or a tuple of Vars) computed from its inputs")
@@ -159,7 +159,14 @@ def trace(fn, input_specs, name=None):
         raise TGraphTypeError(f"trace needs a function, got {type(fn).__name__}")
     if isinstance(input_specs, (TensorSpec, np.ndarray)):
         input_specs = [input_specs]
-    specs = [TensorSpec.of(s) for s in input_specs]
+    # One entry per positional argument, each a spec or a pytree of them (dicts, lists, tuples).
+    paths, leaves, in_tree = pytrees.flatten_with_paths(list(input_specs))
+    specs = []
+    for path, leaf in zip(paths, leaves):
+        try:
+            specs.append(TensorSpec.of(leaf))
+        except (TGraphError, TypeError, ValueError) as err:
+            raise TGraphTypeError(f"input_specs{pytrees.path_text(path)}: {err}") from None
     name = _function_name(fn, name)
     ctx = dialect.context()
     with ctx, user_location():
@@ -172,7 +179,10 @@ def trace(fn, input_specs, name=None):
         stack.append(tr)
         try:
             with ir.InsertionPoint(entry):
-                outputs = _collect_outputs(fn(*[Var(a, s, tr) for a, s in zip(entry.arguments, specs)]), tr)
+                args = pytrees.unflatten(in_tree, [Var(a, s, tr) for a, s in zip(entry.arguments, specs)])
+                result = fn(*args)
+                outputs = _collect_outputs(result, tr)
+                out_tree = pytrees.structure(result)
                 check_visible([o.value for o in outputs], "the traced function's result")
                 func.ReturnOp([o.value for o in outputs])
         finally:
@@ -181,6 +191,7 @@ def trace(fn, input_specs, name=None):
         fop.attributes["function_type"] = ir.TypeAttr.get(
             ir.FunctionType.get([tensor_type(s) for s in specs], [o.value.type for o in outputs]))
     graph = Graph(module, name)
+    graph.input_tree, graph.output_tree = in_tree, out_tree
     graph.verify()
     return graph
 
@@ -196,6 +207,7 @@ class Graph:
                 raise TGraphError("the module has no func.func")
             name = name_of(funcs[0])
         self.name = name
+        self.input_tree = self.output_tree = None  # the traced function's argument and result structures
 
     @staticmethod
     @user_facing
@@ -258,5 +270,11 @@ class Graph:
         return f"<tgraph.Graph @{self.name}({ins}) -> {outs}>"
 
     def __call__(self, *arrays):
-        """Evaluate with the reference interpreter."""
-        return interpret(self.module, *arrays, func=self.name)
+        """Evaluate with the reference interpreter; arguments and results have the structure of the
+        traced function's (pytrees of arrays)."""
+        if self.input_tree is not None and not pytrees.is_flat_sequence(self.input_tree):
+            arrays = pytrees.flatten_like(self.input_tree, list(arrays), "the arguments")
+        results = interpret(self.module, *arrays, func=self.name)
+        if self.output_tree is None or pytrees.is_flat_sequence(self.output_tree):
+            return results
+        return pytrees.unflatten(self.output_tree, list(results) if isinstance(results, tuple) else [results])
