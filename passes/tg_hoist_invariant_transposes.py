@@ -9,10 +9,10 @@ transpose of a value defined outside the loop costs one pass over it, once."""
 import dataclasses
 
 from tgraph.dialect import OPS, create
+from tgraph.support.mlir import ir
 
 from .base import ModulePass, collect_ops
 from .pipeline import register_pass
-from tgraph.support.mlir import ir
 
 _LOOPS = ("scf.for", "scf.while")
 

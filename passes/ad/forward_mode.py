@@ -114,6 +114,20 @@ def _tangent_or_zero(tangent, value, env):
     return t if t is not None else Emitter().zeros_like(env[value])
 
 
+def _bind(old, new, positions, env, tangent):
+    """Map `old` values (a block's arguments, an op's results) to `new`, which holds their primals
+    and then the tangents of old[p] for p in `positions`."""
+    env.update(zip(old, new))
+    tangent.update({old[p]: new[len(old) + k] for k, p in enumerate(positions)})
+
+
+def _sweep(ops, out, positions, env, tangent):
+    """Re-emit a region's ops with tangents (on the region's own copies of env and tangent); returns
+    the new values of `out`, then the tangents of out[p] for p in `positions`."""
+    jvp_ops(ops, env, tangent)
+    return [env[v] for v in out] + [_tangent_or_zero(tangent, out[p], env) for p in positions]
+
+
 def _jvp_for(op, env, tangent):
     block = op.regions[0].blocks[0]
     body, yield_op = body_ops(block)
@@ -125,19 +139,12 @@ def _jvp_for(op, env, tangent):
     new = scf.ForOp(lower, upper, step, [env[v] for v in inits] + [_tangent_or_zero(tangent, inits[p], env)
                                                                    for p in positions])
     copy_discardable(op, new)
-    new_args = list(new.inner_iter_args)
     inner_env, inner_tangent = dict(env), dict(tangent)
     inner_env[iv] = new.induction_variable
-    inner_env.update(zip(carries, new_args))
-    inner_tangent.update({carries[p]: new_args[len(carries) + k] for k, p in enumerate(positions)})
+    _bind(carries, list(new.inner_iter_args), positions, inner_env, inner_tangent)
     with ir.InsertionPoint(new.body):
-        jvp_ops(body, inner_env, inner_tangent)
-        out = list(yield_op.operands)
-        scf.YieldOp([inner_env[v] for v in out] + [_tangent_or_zero(inner_tangent, out[p], inner_env)
-                                                   for p in positions])
-    results = list(new.results)
-    env.update(zip(op.results, results))
-    tangent.update({op.results[p]: results[len(carries) + k] for k, p in enumerate(positions)})
+        scf.YieldOp(_sweep(body, list(yield_op.operands), positions, inner_env, inner_tangent))
+    _bind(list(op.results), list(new.results), positions, env, tangent)
 
 
 def _jvp_while(op, env, tangent):
@@ -168,24 +175,15 @@ def _jvp_while(op, env, tangent):
     new_before = new.before.blocks.append(*[v.type for v in init_values])
     new_after = new.after.blocks.append(*result_types)
     env_b, tan_b = dict(env), dict(tangent)
-    args = list(new_before.arguments)
-    env_b.update(zip(carries, args))
-    tan_b.update({carries[p]: args[len(carries) + k] for k, p in enumerate(a_pos)})
+    _bind(carries, list(new_before.arguments), a_pos, env_b, tan_b)
     with ir.InsertionPoint(new_before):
-        jvp_ops(before_ops, env_b, tan_b)
-        scf.ConditionOp(env_b[condition.operands[0]], [env_b[v] for v in forwarded] +
-                        [_tangent_or_zero(tan_b, forwarded[q], env_b) for q in b_pos])
+        values = _sweep(before_ops, forwarded, b_pos, env_b, tan_b)
+        scf.ConditionOp(env_b[condition.operands[0]], values)
     env_a, tan_a = dict(env), dict(tangent)
-    args = list(new_after.arguments)
-    env_a.update(zip(forwarded_args, args))
-    tan_a.update({forwarded_args[q]: args[len(forwarded) + k] for k, q in enumerate(b_pos)})
+    _bind(forwarded_args, list(new_after.arguments), b_pos, env_a, tan_a)
     with ir.InsertionPoint(new_after):
-        jvp_ops(after_ops, env_a, tan_a)
-        out = list(yield_op.operands)
-        scf.YieldOp([env_a[v] for v in out] + [_tangent_or_zero(tan_a, out[p], env_a) for p in a_pos])
-    results = list(new.results)
-    env.update(zip(op.results, results))
-    tangent.update({op.results[q]: results[len(forwarded) + k] for k, q in enumerate(b_pos)})
+        scf.YieldOp(_sweep(after_ops, list(yield_op.operands), a_pos, env_a, tan_a))
+    _bind(list(op.results), list(new.results), b_pos, env, tangent)
 
 
 def new_branch_op(op, env, result_types):
@@ -211,15 +209,9 @@ def _jvp_branches(op, env, tangent):
     new = new_branch_op(op, env, [r.type for r in op.results] + [op.results[q].type for q in positions])
     for block, new_region in zip(regions, new.regions):
         ops, yield_op = body_ops(block)
-        inner_env, inner_tangent = dict(env), dict(tangent)
         with ir.InsertionPoint(new_region.blocks[0]):
-            jvp_ops(ops, inner_env, inner_tangent)
-            out = list(yield_op.operands)
-            scf.YieldOp([inner_env[v] for v in out] + [_tangent_or_zero(inner_tangent, out[q], inner_env)
-                                                       for q in positions])
-    results = list(new.results)
-    env.update(zip(op.results, results))
-    tangent.update({op.results[q]: results[len(op.results) + k] for k, q in enumerate(positions)})
+            scf.YieldOp(_sweep(ops, list(yield_op.operands), positions, dict(env), dict(tangent)))
+    _bind(list(op.results), list(new.results), positions, env, tangent)
 
 
 _REGION_RULES = {"scf.for": _jvp_for, "scf.while": _jvp_while, "scf.if": _jvp_branches,

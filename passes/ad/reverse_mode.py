@@ -112,10 +112,6 @@ def _zeros(value):
     return Emitter().zeros_like(value)
 
 
-def _index(value):
-    return arith.ConstantOp(ir.IndexType.get(), value).result if isinstance(value, int) else value
-
-
 # ----------------------------------------------------------------------------- loops
 @dataclasses.dataclass
 class LoopTape:
@@ -146,10 +142,6 @@ def _write_only(arg, p):
         value = user.results[0]
         uses = list(value.uses)
     return False
-
-
-def _tape_row(em, tape, carry, position):
-    return em.set_row(tape, carry, position)
 
 
 def _forward_for(op, env, active):
@@ -188,17 +180,17 @@ def _forward_for(op, env, active):
         tapes = [args[len(carries) + t] for t in range(len(taped))]
         if checkpoint == 1:
             at = cf.index_as_tensor(k)
-            tapes = [_tape_row(em, tape, args[p], at) for tape, p in zip(tapes, taped)]
+            tapes = [em.set_row(tape, args[p], at) for tape, p in zip(tapes, taped)]
         elif tapes:  # row k // checkpoint holds the carry of the segment's first step: a select, not a branch
-            at = cf.index_as_tensor(arith.DivSIOp(k, _index(checkpoint)).result)
-            first = cf.index_as_tensor(arith.RemSIOp(k, _index(checkpoint)).result)
+            at = cf.index_as_tensor(arith.DivSIOp(k, cf.index_constant(checkpoint)).result)
+            first = cf.index_as_tensor(arith.RemSIOp(k, cf.index_constant(checkpoint)).result)
             starts = em.compare(first, em.splat(value=0.0, shape=(), dtype=cf.INDEX_DTYPE), direction="eq")
             rows = []
             for tape, p in zip(tapes, taped):
                 carry = args[p]
                 shape = tuple(ir.RankedTensorType(carry.type).shape)
                 chosen = em.select(em.broadcast_in_dim(starts, shape=shape, dims=()), carry, em.gather(tape, at))
-                rows.append(_tape_row(em, tape, chosen, at))
+                rows.append(em.set_row(tape, chosen, at))
             tapes = rows
         clone_ops(body, inner)
         scf.YieldOp([inner[v] for v in yield_op.operands] + tapes)
@@ -207,10 +199,10 @@ def _forward_for(op, env, active):
     lower_value, upper_value = env[op.operands[0]], env[op.operands[1]]
     if None in (lower, upper):  # the trip count at run time: ceil((upper - lower) / step), at least 0
         span = arith.SubIOp(upper_value, lower_value).result
-        count = arith.DivSIOp(arith.AddIOp(span, _index(step - 1)).result, _index(step)).result
-        count = arith.MaxSIOp(count, _index(0)).result
+        count = arith.DivSIOp(arith.AddIOp(span, cf.index_constant(step - 1)).result, cf.index_constant(step)).result
+        count = arith.MaxSIOp(count, cf.index_constant(0)).result
     else:
-        count = _index(steps)
+        count = cf.index_constant(steps)
     return LoopTape(body, yield_op, carries, iv, lower_value, env[op.operands[2]], count, steps, taped,
                     results[len(carries):], active_carries, checkpoint)
 
@@ -254,7 +246,7 @@ def _forward_while(op, env, active):
     env_a = dict(env)
     env_a.update(zip(carries, args[:n]))
     with ir.InsertionPoint(new_after):
-        tapes = [_tape_row(em, tape, carry, args[-1]) for tape, carry in zip(args[n:-1], args[:n])]
+        tapes = [em.set_row(tape, carry, args[-1]) for tape, carry in zip(args[n:-1], args[:n])]
         clone_ops(body, env_a)
         scf.YieldOp([env_a[v] for v in yield_op.operands] + tapes +
                     [em.add(args[-1], em.splat(value=1.0, shape=(), dtype=cf.INDEX_DTYPE))])
@@ -279,11 +271,11 @@ def _reverse_loop(op, tape, env, active, ct):
         """A loop over steps first + count - 1 down to `first`, carrying `states` (the carries'
         cotangents, then the closures' accumulators); read_carry(p, row) reads carry p of the
         step at `row` of the tape (counted from `first`). Returns the final states."""
-        loop = scf.ForOp(_index(0), count, _index(1), states)
+        loop = scf.ForOp(cf.index_constant(0), count, cf.index_constant(1), states)
         if cf.constant_index(count) is None:  # differentiated again, its tape needs this bound
             loop.operation.attributes[cf.MAX_ITERATIONS] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), bound)
         with ir.InsertionPoint(loop.body):
-            row = arith.SubIOp(arith.SubIOp(count, _index(1)).result, loop.induction_variable).result
+            row = arith.SubIOp(arith.SubIOp(count, cf.index_constant(1)).result, loop.induction_variable).result
             at = cf.index_as_tensor(row)
             inner = dict(env)
             if tape.induction is not None:
@@ -325,17 +317,17 @@ def _reverse_segments(tape, env, states, reverse_steps, placeholders):
     k, steps = tape.checkpoint, cf.constant_index(tape.steps)
     segments = -(-steps // k)
     em = Emitter()
-    outer = scf.ForOp(_index(0), _index(segments), _index(1), states)
+    outer = scf.ForOp(cf.index_constant(0), cf.index_constant(segments), cf.index_constant(1), states)
     with ir.InsertionPoint(outer.body):
-        s = arith.SubIOp(_index(segments - 1), outer.induction_variable).result
-        first = arith.MulIOp(s, _index(k)).result
-        length = arith.MinSIOp(_index(k), arith.SubIOp(_index(steps), first).result).result
+        s = arith.SubIOp(cf.index_constant(segments - 1), outer.induction_variable).result
+        first = arith.MulIOp(s, cf.index_constant(k)).result
+        length = arith.MinSIOp(cf.index_constant(k), arith.SubIOp(cf.index_constant(steps), first).result).result
         at = cf.index_as_tensor(s)
         saved = [em.gather(t, at) for t in tape.tapes]
         local = [em.splat(value=0.0, shape=(k,) + tuple(ir.RankedTensorType(tape.carries[p].type).shape),
                           dtype=str(ir.RankedTensorType(tape.carries[p].type).element_type)) for p in tape.taped]
         # Recompute the segment's carries (the placeholders stand in for write-only ones).
-        recompute = scf.ForOp(_index(0), length, _index(1), saved + local)
+        recompute = scf.ForOp(cf.index_constant(0), length, cf.index_constant(1), saved + local)
         recompute.operation.attributes[cf.MAX_ITERATIONS] = ir.IntegerAttr.get(ir.IntegerType.get_signless(64), k)
         with ir.InsertionPoint(recompute.body):
             args = list(recompute.inner_iter_args)

@@ -8,11 +8,10 @@ pytrees (tuples, lists, dicts) of Vars; bodies may use Vars of the enclosing fun
 import numbers
 
 import numpy as np
-import optree
-
 from tgraph.dialect import control_flow as cf
 from .support.dtypes import TensorSpec
 from .support.errors import TGraphError, TGraphTypeError, user_facing
+from .support.pytrees import flatten_with_paths, path_text, unflatten
 from .support.mlir import arith, ir, scf
 from .graph import Var, check_visible, current_trace, user_location
 
@@ -20,40 +19,33 @@ __all__ = ["scan", "fori_loop", "while_loop", "cond", "switch"]
 
 
 # ----------------------------------------------------------------------------- pytrees of Vars
-def _path_text(path):
-    return "".join(f"[{k!r}]" for k in path)
-
-
 def _leaves(tree, what, trace, allow_none=False):
     """The tree's leaves as Vars of `trace` (Python numbers and numpy arrays become constants),
     its paths and its structure."""
     if tree is None and allow_none:
         return [], [], None
-    paths, leaves, treedef = optree.tree_flatten_with_path(tree, none_is_leaf=True)
+    paths, leaves, treedef = flatten_with_paths(tree, none_is_leaf=True)
     out = []
     for path, leaf in zip(paths, leaves):
         if isinstance(leaf, Var):
             if leaf.trace is not trace:
-                raise TGraphError(f"{what}{_path_text(path)} is a Var of graph {leaf.trace.name!r}, not of the "
+                raise TGraphError(f"{what}{path_text(path)} is a Var of graph {leaf.trace.name!r}, not of the "
                                   f"function being traced ({trace.name!r})")
             out.append(leaf)
         elif isinstance(leaf, (numbers.Number, np.ndarray, np.number, np.bool_)) and not isinstance(leaf, bool):
             from .ops import constant_in  # the API's constants: Python floats are f32, ints i32
             out.append(constant_in(trace, leaf))
         else:
-            raise TGraphTypeError(f"{what}{_path_text(path)} is a {type(leaf).__name__}; loop carries, xs and "
+            raise TGraphTypeError(f"{what}{path_text(path)} is a {type(leaf).__name__}; loop carries, xs and "
                                   "branch operands must be tgraph Vars (or tuples, lists and dicts of them)")
     return out, paths, treedef
 
 
-def _trace_for(*trees):
-    """The trace the control-flow op belongs to: the innermost one being traced."""
+def _trace_for():
+    """The trace the control-flow op belongs to: the innermost one being traced (its operands'
+    Vars are checked to belong to it by _leaves)."""
     trace = current_trace()
     if trace is None:
-        for tree in trees:
-            for leaf in optree.tree_leaves(tree, none_is_leaf=True):
-                if isinstance(leaf, Var):
-                    return leaf.trace
         raise TGraphError("control flow (tgraph.scan, fori_loop, while_loop, cond, switch) builds graph ops: "
                           "call it inside a function being traced (tgraph.trace, compile_scalar, @tgraph.jit)")
     return trace
@@ -65,11 +57,11 @@ def _check_same(what, paths, before, after, before_tree, after_tree, entry="on e
         raise TGraphError(f"{what} changes structure: {before_tree} {entry}, {after_tree} {exit}; {rule}")
     for path, a, b in zip(paths, before, after):
         if a.spec != b.spec:
-            raise TGraphError(f"{what}{_path_text(path)} is {a.spec} {entry} but {b.spec} {exit}; {rule}")
+            raise TGraphError(f"{what}{path_text(path)} is {a.spec} {entry} but {b.spec} {exit}; {rule}")
 
 
 def _rebuild(treedef, trace, values):
-    return optree.tree_unflatten(treedef, [trace.var(v) for v in values])
+    return unflatten(treedef, [trace.var(v) for v in values])
 
 
 def _move_body(old_block, new_block):
@@ -88,7 +80,7 @@ def scan(f, init, xs=None, length=None, reverse=False, checkpoint=None):
     """`f(carry, x) -> (carry, y)` over the leading axis of `xs`: returns `(carry, ys)`, the
     `y`s stacked on a new leading axis (jax.lax.scan). `xs=None` needs `length`. With
     `checkpoint=k`, reverse mode saves every k-th carry and recomputes the steps between."""
-    trace = _trace_for(init, xs)
+    trace = _trace_for()
     carries, carry_paths, carry_tree = _leaves(init, "scan: init", trace)
     x_leaves, x_paths, x_tree = _leaves(xs, "scan: xs", trace, allow_none=True)
     lengths = {x.shape[0] if x.ndim else None for x in x_leaves}
@@ -99,7 +91,7 @@ def scan(f, init, xs=None, length=None, reverse=False, checkpoint=None):
             raise TGraphTypeError(f"scan: length must be a Python int, got {type(length).__name__}")
         lengths.add(int(length))
     if len(lengths) != 1:
-        detail = ", ".join(f"xs{_path_text(p)}: {x.shape[0]}" for p, x in zip(x_paths, x_leaves))
+        detail = ", ".join(f"xs{path_text(p)}: {x.shape[0]}" for p, x in zip(x_paths, x_leaves))
         raise TGraphError("scan: " + ("pass length=... when xs is None" if not lengths else
                                       f"the leading axes differ ({detail}{', length: ' + str(length) if length is not None else ''})"))
     (steps,) = lengths
@@ -117,7 +109,7 @@ def scan(f, init, xs=None, length=None, reverse=False, checkpoint=None):
             if reverse:
                 index = arith.SubIOp(cf.index_constant(steps - 1), index).result
             position = trace.var(cf.index_as_tensor(index))
-            x = None if x_tree is None else optree.tree_unflatten(
+            x = None if x_tree is None else unflatten(
                 x_tree, [trace.emit("gather", [leaf, position]) for leaf in x_leaves])
             result = f(_rebuild(carry_tree, trace, draft.inner_iter_args), x)
             if not isinstance(result, tuple) or len(result) != 2:
@@ -156,7 +148,7 @@ def fori_loop(lower, upper, body, init):
         if not isinstance(bound, numbers.Integral) or isinstance(bound, bool):
             raise TGraphTypeError(f"fori_loop: {name} must be a Python int, got {type(bound).__name__} "
                                   "(for a bound computed in the graph, use while_loop)")
-    trace = _trace_for(init)
+    trace = _trace_for()
     carries, paths, tree = _leaves(init, "fori_loop: init", trace)
     with user_location():
         loop = scf.ForOp(cf.index_constant(lower), cf.index_constant(max(upper, lower)), cf.index_constant(1),
@@ -188,7 +180,7 @@ def while_loop(cond_fun, body, init, max_iterations=None):
     if max_iterations is not None and (not isinstance(max_iterations, numbers.Integral)
                                        or isinstance(max_iterations, bool) or max_iterations < 0):
         raise TGraphError(f"while_loop: max_iterations must be a non-negative int, got {max_iterations!r}")
-    trace = _trace_for(init)
+    trace = _trace_for()
     carries, paths, tree = _leaves(init, "while_loop: init", trace)
     bounded = max_iterations is not None
     with user_location():
@@ -226,7 +218,7 @@ def _trace_branches(trace, what, branches, operands, make_op):
     """Trace each branch into a draft op's regions, check they agree, then build the op with the
     result types (`make_op(types)`) and move the branches' ops into it."""
     args, _, args_tree = _leaves(operands, f"{what}: operand", trace)
-    arg_tree = optree.tree_unflatten(args_tree, args)
+    arg_tree = unflatten(args_tree, args)
     draft = make_op([])
     outputs = []
     for k, (branch, region) in enumerate(zip(branches, draft.regions)):
@@ -252,16 +244,12 @@ def _trace_branches(trace, what, branches, operands, make_op):
 def cond(pred, true_fun, false_fun, *operands):
     """`true_fun(*operands)` if pred else `false_fun(*operands)` (jax.lax.cond); only the taken
     branch runs, and only its derivative."""
-    trace = _trace_for(pred, operands)
-    pred = _predicate(pred, "cond: pred") if isinstance(pred, Var) else _predicate(pred, "cond: pred")
+    trace = _trace_for()
+    pred = _predicate(pred, "cond: pred")
     with user_location():
         condition = cf.tensor_as_condition(pred.value)
-
-        def make(types):
-            op = scf.IfOp(condition, types, has_else=True)
-            return op
-
-        return _trace_branches(trace, "cond", [true_fun, false_fun], operands, make)
+        return _trace_branches(trace, "cond", [true_fun, false_fun], operands,
+                               lambda types: scf.IfOp(condition, types, has_else=True))
 
 
 @user_facing
@@ -271,7 +259,7 @@ def switch(index, branches, *operands):
     branches = list(branches)
     if not branches:
         raise TGraphError("switch: needs at least one branch")
-    trace = _trace_for(index, operands)
+    trace = _trace_for()
     if not isinstance(index, Var) or index.spec.shape != () or index.spec.dtype not in ("i32", "i64"):
         got = index.spec if isinstance(index, Var) else type(index).__name__
         raise TGraphError(f"switch: index must be an integer scalar Var (i32 or i64 of shape ()), got {got}")

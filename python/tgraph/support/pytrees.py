@@ -11,11 +11,6 @@ def path_text(path):
     return "".join(f"[{k!r}]" for k in path)
 
 
-def flatten(tree):
-    """(leaves, structure)."""
-    return optree.tree_flatten(tree)
-
-
 def flatten_with_paths(tree, none_is_leaf=False):
     """(paths, leaves, structure); with none_is_leaf, a None is a leaf (to report it)."""
     return optree.tree_flatten_with_path(tree, none_is_leaf=none_is_leaf)
