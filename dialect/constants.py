@@ -3,6 +3,7 @@
 import numpy as np
 
 from .ad import defzero
+from .batching import defbatch_nullary
 from .core import DENSE, ELEMENT_TYPE, F64, I64, I64_ARRAY, defop, element_type, require, tensor_type
 from tgraph.support.dtypes import TensorSpec, from_numpy, is_float, to_numpy
 from tgraph.support.mlir import arith, ir, linalg, tensor
@@ -73,3 +74,5 @@ defop("iota", "constants", (), _infer_iota, _iota,
 defzero("constant")
 defzero("splat")
 defzero("iota")
+for _name in ("constant", "splat", "iota"):
+    defbatch_nullary(_name)

@@ -7,6 +7,7 @@ import string
 import numpy as np
 
 from .ad import defbilinear, shape_of
+from .batching import defbatch, move_axis, shift
 from .core import I64_ARRAY, check_axes, check_len, defop, require
 from tgraph.support.dtypes import TensorSpec
 
@@ -99,3 +100,25 @@ def _rhs_transpose(em, ct, lhs, rhs, result, lhs_batch, rhs_batch, lhs_contract,
 
 
 defbilinear("dot_general", _lhs_transpose, _rhs_transpose)
+
+
+def _batch_dot(em, operands, batched, size, lhs_batch, rhs_batch, lhs_contract, rhs_contract):
+    """Both batched: the batch dimension joins the batch dimensions (and leads the result). One
+    batched: it is a free dimension of that operand (per-example x times shared w is one larger
+    matmul), moved to the front of the result."""
+    lhs, rhs = operands
+    if all(batched):
+        return em.dot_general(lhs, rhs, lhs_batch=(0,) + shift(lhs_batch), rhs_batch=(0,) + shift(rhs_batch),
+                              lhs_contract=shift(lhs_contract), rhs_contract=shift(rhs_contract))
+    nb = len(lhs_batch)
+    if batched[0]:
+        out = em.dot_general(lhs, rhs, lhs_batch=shift(lhs_batch), rhs_batch=tuple(rhs_batch),
+                             lhs_contract=shift(lhs_contract), rhs_contract=tuple(rhs_contract))
+        return move_axis(em, out, nb, 0)
+    lhs_free = free_dims(len(shape_of(lhs)), lhs_batch, lhs_contract)
+    out = em.dot_general(lhs, rhs, lhs_batch=tuple(lhs_batch), rhs_batch=shift(rhs_batch),
+                         lhs_contract=tuple(lhs_contract), rhs_contract=shift(rhs_contract))
+    return move_axis(em, out, nb + len(lhs_free), 0)
+
+
+defbatch("dot_general", _batch_dot)

@@ -3,6 +3,7 @@
 import numpy as np
 
 from .ad import convention, defzero, dtype_of
+from .batching import defbatch_elementwise
 from .core import ELEMENT_TYPE, OPS, defop, spec_of
 from tgraph.support.dtypes import TensorSpec, is_float, to_numpy
 
@@ -63,3 +64,5 @@ OPS["cast"].jvp = _cast_jvp
 OPS["cast"].vjp = _cast_vjp
 defzero("stop_gradient")
 convention("cast", "float to float passes the derivative through (rounded); to or from integers and i1: zero")
+defbatch_elementwise("cast")
+defbatch_elementwise("stop_gradient")

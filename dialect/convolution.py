@@ -7,6 +7,7 @@ of its derivative a conv2d too."""
 import numpy as np
 
 from .ad import add_any, convention, defbilinear, defjvp, deflinear, defvjp, dtype_of, shape_of, unpad, unslice
+from .batching import defbatch, defbatch_folded, fold, lift, move_axis, unfold
 from .core import I64, I64_ARRAY, check_len, defop, require
 from tgraph.support.dtypes import TensorSpec
 
@@ -216,3 +217,25 @@ def _max_pool_vjp(em, ct, x, result, kernel, stride, padding):
 defjvp("max_pool2d", _max_pool_jvp)
 defvjp("max_pool2d", _max_pool_vjp)
 convention("max_pool2d", "tied maxima in a window share the derivative evenly (like reduce_max)")
+
+
+# ----------------------------------------------------------------------------- batching
+def _batch_conv(em, operands, batched, size, groups, **attrs):
+    """A batched input alone folds into N. A batched weight becomes size times the groups: lane b's
+    channels are the b-th block of (N, size*C, H, W), its kernels the b-th block of size*O."""
+    x, w = operands
+    if not batched[1]:
+        return unfold(em, em.conv2d(fold(em, x), w, groups=groups, **attrs), size)
+    if not batched[0]:
+        x = lift(em, x, size)
+    b, n, c, h, wd = shape_of(x)
+    images = em.reshape(move_axis(em, x, 0, 1), shape=(n, b * c, h, wd))
+    kernels = fold(em, w)
+    out = em.conv2d(images, kernels, groups=groups * size, **attrs)
+    _, bo, oh, ow = shape_of(out)
+    return move_axis(em, em.reshape(out, shape=(n, size, bo // size, oh, ow)), 1, 0)
+
+
+defbatch("conv2d", _batch_conv)
+defbatch_folded("max_pool2d")
+defbatch_folded("avg_pool2d")

@@ -7,7 +7,8 @@ on TensorSpecs: it raises VerifyError on a violation) and its reference semantic
   - MLIR verification: `verify_invariants` re-runs `infer` on every verify, so shape rules
     hold for parsed modules and after every pass, with the op's location in the diagnostic;
   - the interpreter's rule and the builders' result types.
-Derivative rules (`jvp`, `vjp`) are attached beside each definition through the helpers in ad.py.
+Derivative rules (`jvp`, `vjp`) and the batching rule (`batch`, what vmap emits) are attached beside
+each definition through the helpers in ad.py and batching.py.
 """
 
 import sys
@@ -152,6 +153,7 @@ class OpDef:
     vjp: Callable = None  # (em, primals, active, ct, result, **attrs) -> a cotangent (or None) per operand
     differentiable: bool = True  # False: the result is a constant to differentiation (defzero)
     derivative_note: str = ""  # a convention at a kink or tie, for the op reference
+    batch: Callable = None  # (em, operands, batched, size, **attrs) -> batched result; see batching.py
     # Lowering: an elementwise op gives scalar bodies (float_body on f16/bf16/f32/f64 values, f16
     # and bf16 computed in f32; int_body on integers), each `body(*scalars, **attrs) -> Value` in
     # arith/math; tg-to-linalg wraps them in one parallel linalg.generic. Other ops give `lowering`,

@@ -6,6 +6,7 @@ import numpy as np
 
 from .approximations import exp as exp_f32
 from .ad import convention, defelementwise, defjvp, deflinear, defvjp, defzero, dtype_of
+from .batching import defbatch_elementwise
 from .core import OPS, STR, defop, require, same_as_first
 from tgraph.support.dtypes import TensorSpec
 from tgraph.support.mlir import arith, ir, math
@@ -245,3 +246,7 @@ convention("maximum", "on ties (x == y) each operand gets half the derivative, a
 convention("minimum", "on ties (x == y) each operand gets half the derivative, as JAX")
 convention("pow", "d/dy uses log(x): NaN for x <= 0 (as JAX); d/dx = y x^(y-1)")
 convention("select", "the predicate is not differentiated; each branch gets the derivative where it is chosen")
+
+# ----------------------------------------------------------------------------- batching
+for _name in (*UNARY, "erf", *BINARY, "compare", "select"):
+    defbatch_elementwise(_name)

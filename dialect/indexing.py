@@ -5,7 +5,8 @@ reads or writes the nearest row rather than memory out of bounds."""
 
 import numpy as np
 
-from .ad import convention, deflinear, shape_of
+from .ad import convention, deflinear, dtype_of, shape_of
+from .batching import clamped, defbatch, lane_offsets, lift, move_axis
 from .core import I64, OPS, defop, require
 from tgraph.support.dtypes import TensorSpec
 
@@ -90,3 +91,55 @@ OPS["set_row"].vjp = _set_row_vjp
 convention("gather", "linear in the table (transpose: scatter_add); indices are not differentiated")
 convention("set_row", "linear in the table and the row; the index is not differentiated")
 convention("scatter_add", "linear in the updates (transpose: gather); indices are not differentiated")
+
+
+# ----------------------------------------------------------------------------- batching
+def _batch_gather(em, operands, batched, size):
+    """Batched indices into a shared table: the gather as it is. A batched table: rows of the
+    transposed table (the batch dimension after the row), or, with batched indices too, rows of
+    the flattened (size*rows) table at lane offsets."""
+    table, indices = operands
+    rows = shape_of(table)[1] if batched[0] else shape_of(table)[0]
+    if not batched[0]:
+        return em.gather(table, indices)
+    if not batched[1]:
+        out = em.gather(move_axis(em, table, 0, 1), indices)
+        return move_axis(em, out, len(shape_of(indices)), 0)
+    flat = em.reshape(table, shape=(size * rows,) + tuple(shape_of(table)[2:]))
+    return em.gather(flat, lane_offsets(em, indices, rows))
+
+
+def _batch_scatter_add(em, operands, batched, size, rows):
+    indices, updates = operands
+    k = len(shape_of(indices)) - (1 if batched[0] else 0)
+    if not batched[0]:  # shared indices: the batch dimension rides after them, as a row dimension
+        out = em.scatter_add(indices, move_axis(em, updates, 0, k), rows=rows)
+        return move_axis(em, out, 1, 0)
+    if not batched[1]:
+        updates = lift(em, updates, size)
+    out = em.scatter_add(lane_offsets(em, indices, rows), updates, rows=size * rows)
+    return em.reshape(out, shape=(size, rows) + tuple(shape_of(out)[1:]))
+
+
+def _batch_set_row(em, operands, batched, size):
+    """A shared index: set_row of the transposed table. Per-lane indices: a select of the row
+    where the row's number equals the lane's index."""
+    table, row, index = operands
+    if not batched[0]:
+        table = lift(em, table, size)
+    if not batched[1]:
+        row = lift(em, row, size)
+    if not batched[2]:
+        return move_axis(em, em.set_row(move_axis(em, table, 0, 1), row, index), 1, 0)
+    shape = tuple(shape_of(table))
+    lanes = clamped(em, index, shape[1])
+    number = em.iota(shape=shape[:2], dtype=dtype_of(index), dimension=1)
+    hit = em.compare(number, em.broadcast_in_dim(lanes, dims=(0,), shape=shape[:2]), direction="eq")
+    mask = em.broadcast_in_dim(hit, dims=(0, 1), shape=shape)
+    rows = em.broadcast_in_dim(row, dims=(0,) + tuple(range(2, len(shape))), shape=shape)
+    return em.select(mask, rows, table)
+
+
+defbatch("gather", _batch_gather)
+defbatch("scatter_add", _batch_scatter_add)
+defbatch("set_row", _batch_set_row)

@@ -7,6 +7,7 @@ bits[i] = hash32(i * 0x9E3779B9 + hash32(key_lo ^ hash32(key_hi + 0x9E3779B9))),
 import numpy as np
 
 from .ad import defzero
+from .batching import defbatch_lane_by_lane
 from .core import ELEMENT_TYPE, F64, I64_ARRAY, defop, require
 from tgraph.support.dtypes import TensorSpec, to_numpy
 
@@ -75,3 +76,6 @@ defop("bernoulli", "random", ("key",), _infer_bernoulli,
 
 defzero("random_uniform")
 defzero("bernoulli")
+# A batch of keys: one draw per key (no vectorized form of the counter hash over keys).
+defbatch_lane_by_lane("random_uniform")
+defbatch_lane_by_lane("bernoulli")

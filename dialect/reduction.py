@@ -3,6 +3,7 @@
 import numpy as np
 
 from .ad import convention, defjvp, deflinear, defvjp, dtype_of, shape_of
+from .batching import defbatch_with_attrs, shift
 from .core import I64_ARRAY, check_axes, defop, require
 from tgraph.support.dtypes import TensorSpec
 
@@ -48,3 +49,7 @@ defjvp("reduce_max", lambda em, t, x, result, axes: em.reduce_sum(em.mul(_argmax
 defvjp("reduce_max", lambda em, ct, x, result, axes: em.mul(
     _argmax_weights(em, x, result, axes), em.broadcast_in_dim(ct, dims=_kept(x, axes), shape=shape_of(x))))
 convention("reduce_max", "tied maxima share the derivative evenly, as JAX")
+
+# batching: the reduced axes move past the batch dimension
+for _name in ("reduce_sum", "reduce_max"):
+    defbatch_with_attrs(_name, lambda size, axes: {"axes": shift(axes)})

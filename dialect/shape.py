@@ -3,6 +3,7 @@
 import numpy as np
 
 from .ad import deflinear, defvjp, shape_of, unpad, unslice
+from .batching import defbatch_with_attrs, shift
 from .core import F64, I64, I64_ARRAY, OPS, check_axes, check_len, defop, require
 from tgraph.support.dtypes import TensorSpec
 
@@ -166,3 +167,15 @@ def _pad_jvp(em, primals, tangents, result, low, high, interior, value):
 
 OPS["pad"].jvp = _pad_jvp  # the padding value is a constant: its tangent is zero
 defvjp("pad", lambda em, ct, x, result, low, high, interior, value: unpad(em, ct, shape_of(x), low, high, interior))
+
+# ----------------------------------------------------------------------------- batching
+# The batch dimension leads: axes shift by one, shapes and windows gain it in front.
+defbatch_with_attrs("broadcast_in_dim", lambda size, dims, shape: {"dims": (0,) + shift(dims), "shape": (size,) + tuple(shape)})
+defbatch_with_attrs("reshape", lambda size, shape: {"shape": (size,) + tuple(shape)})
+defbatch_with_attrs("transpose", lambda size, permutation: {"permutation": (0,) + shift(permutation)})
+defbatch_with_attrs("reverse", lambda size, axes: {"axes": shift(axes)})
+defbatch_with_attrs("slice", lambda size, start, limit, stride: {"start": (0,) + tuple(start), "limit": (size,) + tuple(limit),
+                                                                   "stride": (1,) + tuple(stride)})
+defbatch_with_attrs("concat", lambda size, axis: {"axis": axis + 1})
+defbatch_with_attrs("pad", lambda size, low, high, interior, value: {"low": (0,) + tuple(low), "high": (0,) + tuple(high),
+                                                                      "interior": (0,) + tuple(interior), "value": value})

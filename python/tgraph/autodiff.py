@@ -20,7 +20,7 @@ def _copy(graph):
     return ir.Module.parse(graph.module.operation.get_asm(enable_debug_info=True))
 
 
-def _run(module, passes, graph_name):
+def _run(module, passes, graph_name, what="differentiating"):
     try:
         # The verifier after every pass was most of the time: verify what the AD passes generated
         # (before anything else reads it), and the cleaned-up result.
@@ -31,14 +31,14 @@ def _run(module, passes, graph_name):
             module.operation.verify()
     except ir.MLIRError as err:
         details = "; ".join(f"{d.location}: {d.message}" for d in err.error_diagnostics) or str(err)
-        raise TGraphError(f"differentiating @{graph_name} failed: {details}") from None
+        raise TGraphError(f"{what} @{graph_name} failed: {details}") from None
 
 
-def run_passes(graph, passes, entry):
+def run_passes(graph, passes, entry, what="differentiating"):
     """Copy graph's module, run `passes` (then tg-simplify, canonicalize and cse), return the Graph entered at `entry`."""
     with dialect.context():
         module = _copy(graph)
-        _run(module, passes, graph.name)
+        _run(module, passes, graph.name, what)
     return Graph(module, entry)
 
 

@@ -23,6 +23,7 @@ from . import backends
 from .autodiff import run_passes
 from .backends import TARGETS, cache  # noqa: F401  (TARGETS: the choices of target=)
 from .graph import Graph, trace
+from .support import pytrees
 from .support.dtypes import TensorSpec, is_float
 from .support.errors import TGraphError, TGraphTypeError, user_facing
 from .support.mlir import ir
@@ -85,26 +86,31 @@ class Compiled:
     """What CompiledScalar and CompiledOut share: the graph, the differentiated inputs, the
     compiled entry points, argument checks and the IR of every stage."""
 
-    def __init__(self, fn, input_specs=None, wrt=None, eager=False, dump_ir=None, target="cpu", name=None):
+    def __init__(self, fn, input_specs=None, wrt=None, eager=False, dump_ir=None, target="cpu", name=None,
+                 names_from=None):
         self.backend = backends.get(target)
         self.target = target
         if isinstance(fn, Graph):
             self.graph = fn
-            self.arg_names = [f"x{i}" for i in range(len(fn.input_specs))]
         else:
             if input_specs is None:
                 raise TGraphError("compiling a Python function needs its input_specs (e.g. [tgraph.f32[3, 4]]); "
                                   "or pass a tgraph.Graph, or use @tgraph.jit")
             self.graph = trace(fn, input_specs, name=name)
-            self.arg_names = _parameter_names(fn, len(self.graph.input_specs))
         self.input_specs, self.output_specs = self.graph.input_specs, self.graph.output_specs
+        self._signature = _Signature(self.graph, names_from or fn)
+        self.arg_names = self._signature.arg_names
         floats = [i for i, s in enumerate(self.input_specs) if is_float(s.dtype)]
-        self.wrt = _wrt_indices(wrt, self.arg_names) if wrt is not None else tuple(floats)
-        for i in self.wrt:
-            if i not in floats:
-                raise TGraphError(f"wrt={i}: argument {i} is "
-                                  f"{'out of range' if not 0 <= i < len(self.input_specs) else self.input_specs[i]}; "
-                                  "only floating-point arguments can be differentiated")
+        if wrt is None:
+            self.wrt = tuple(floats)
+        else:
+            self.wrt = self._signature.leaves_of(_wrt_indices(wrt, self.arg_names))
+            for arg, leaf in self.wrt:
+                if leaf not in floats:
+                    where = f" ({self._signature.leaf_names[leaf]})" if self._signature.structured_in else ""
+                    raise TGraphError(f"wrt={arg}: argument {arg}{where} is "
+                                      f"{self.input_specs[leaf]}; only floating-point arguments can be differentiated")
+            self.wrt = tuple(sorted({leaf for _, leaf in self.wrt}))
         self.dump_ir = _writable_dir(dump_ir) if dump_ir is not None else None
         self._entries, self._graphs, self._logs = {}, {}, {}
         self._lock = threading.Lock()
@@ -200,32 +206,32 @@ class Compiled:
         """Run an entry point's native code on checked arrays; a list of fresh arrays."""
         return self._executable(entry).run(arrays)
 
-    @staticmethod
-    def results(arrays):
-        return arrays[0] if len(arrays) == 1 else tuple(arrays)
+    def results(self, arrays):
+        """The outputs in the function's result structure (one array, a tuple, or its pytree)."""
+        return self._signature.outputs(arrays)
 
     def _check(self, method, arrays, specs, what):
-        names = self.arg_names if what == "inputs" else None
+        names = self._signature.leaf_names if what == "inputs" else None
         return self.backend.conform(arrays, specs, method, what, names)
 
     def _inputs(self, method, xs):
-        return self._check(method, xs, self.input_specs, "inputs")
+        return self._check(method, self._signature.input_leaves(xs), self.input_specs, "inputs")
 
     def _tangents(self, method, dxs):
-        """Tangents for the differentiated inputs: one per wrt input, or one per input (None elsewhere)."""
-        dxs = list(dxs)
-        if len(dxs) == len(self.input_specs) and len(self.wrt) != len(self.input_specs):
-            dxs = [dxs[i] for i in self.wrt]
+        """Tangents for the differentiated inputs: one per wrt input, or one per input (None elsewhere);
+        pytree arguments take tangents of their structure."""
+        dxs = self._signature.tangent_leaves(list(dxs), self.wrt)
         return self._check(method, dxs, [self.input_specs[i] for i in self.wrt], "tangents")
 
     def _aligned(self, grads):
-        """Gradients aligned with the inputs: None where an input is not differentiated."""
+        """Gradients aligned with the inputs: None where an input is not differentiated; a pytree
+        argument's in its structure."""
         by_input = dict(zip(self.wrt, grads))
-        return tuple(by_input.get(i) for i in range(len(self.input_specs)))
+        return self._signature.per_argument([by_input.get(i) for i in range(len(self.input_specs))])
 
     def _vjp(self, method, xs, seed):
         floats = [i for i, s in enumerate(self.output_specs) if is_float(s.dtype)]
-        seeds = list(seed) if len(floats) > 1 else [seed]
+        seeds = self._signature.seed_leaves(seed, floats)
         seeds = self._check(method, seeds, [self.output_specs[i] for i in floats], "seeds")
         return self._aligned(self.run("vjp", self._inputs(method, xs) + seeds))
 
@@ -259,6 +265,81 @@ class CheckReport(list):
 
     def __str__(self):
         return "; ".join(f"output {i}: max |compiled - interpreter| = {d:.3g}" for i, d in self)
+
+
+class _Signature:
+    """How a compiled function's flat inputs and outputs map to its Python arguments and results:
+    one leaf per argument for flat functions, the leaves of each pytree argument otherwise."""
+
+    def __init__(self, graph, fn):
+        n = len(graph.input_specs)
+        tree = graph.input_tree
+        self.structured_in = tree is not None and not pytrees.is_flat_sequence(tree)
+        self.structured_out = pytrees.is_structured_result(graph.output_tree)
+        self.in_tree, self.out_tree = tree, graph.output_tree
+        if self.structured_in:
+            per_arg = [c.num_leaves for c in tree.children()]
+        else:
+            per_arg = [1] * n
+        self.arg_names = _parameter_names(fn, len(per_arg)) if fn is not None and not isinstance(fn, Graph) \
+            else [f"x{i}" for i in range(len(per_arg))]
+        starts = np.cumsum([0] + per_arg)
+        self.arg_leaves = [list(range(starts[k], starts[k + 1])) for k in range(len(per_arg))]
+        if self.structured_in:
+            paths, _, _ = pytrees.flatten_with_paths(pytrees.unflatten(tree, range(n)))
+            self.leaf_names = [f"{self.arg_names[p[0]]}{pytrees.path_text(p[1:])}" for p in paths]
+        else:
+            self.leaf_names = list(self.arg_names)
+
+    def leaves_of(self, args):
+        """(argument, leaf index) for every leaf of the given positional arguments."""
+        found = []
+        for a in args:
+            if not 0 <= a < len(self.arg_leaves):
+                raise TGraphError(f"wrt={a} is out of range: the function takes {len(self.arg_leaves)} arguments")
+            found += [(a, leaf) for leaf in self.arg_leaves[a]]
+        return found
+
+    def input_leaves(self, xs):
+        if not self.structured_in:
+            return list(xs)
+        return pytrees.flatten_like(self.in_tree, list(xs), "the arguments")
+
+    def tangent_leaves(self, dxs, wrt):
+        if not self.structured_in:
+            n = len(self.arg_leaves)
+            return [dxs[i] for i in wrt] if len(dxs) == n and len(wrt) != n else dxs
+        args = sorted({a for a, leaves in enumerate(self.arg_leaves) if set(leaves) & set(wrt)})
+        if len(dxs) == len(self.arg_leaves) and len(args) != len(dxs):
+            dxs = [dxs[a] for a in args]
+        leaves = []
+        for a, dx in zip(args, dxs):
+            leaves += pytrees.flatten_like(self.in_tree.children()[a], dx, f"the tangents of argument {a}")
+        return leaves
+
+    def seed_leaves(self, seed, floats):
+        if not self.structured_out:
+            return list(seed) if len(floats) > 1 else [seed]
+        all_outputs = pytrees.unflatten(self.out_tree, range(self.out_tree.num_leaves))
+        float_tree = pytrees.tree_map(lambda i: i if i in floats else None, all_outputs)
+        return pytrees.flatten_like(pytrees.structure(float_tree), seed, "the seeds")
+
+    def per_argument(self, leaves):
+        if not self.structured_in:
+            return tuple(leaves)
+        return tuple(pytrees.unflatten(self.in_tree, leaves))
+
+    def output_tangents(self, arrays, output_specs):
+        """Tangents of the floating-point outputs: in the result structure (None at the others)."""
+        if not self.structured_out:
+            return arrays[0] if len(arrays) == 1 else tuple(arrays)
+        it = iter(arrays)
+        return pytrees.unflatten(self.out_tree, [next(it) if is_float(s.dtype) else None for s in output_specs])
+
+    def outputs(self, arrays):
+        if self.structured_out:
+            return pytrees.unflatten(self.out_tree, arrays)
+        return arrays[0] if len(arrays) == 1 else tuple(arrays)
 
 
 def _wrt_indices(wrt, arg_names):
@@ -359,7 +440,7 @@ class CompiledOut(Compiled):
         """(y, dy) for each output; dy only for floating-point outputs."""
         results = self.run("jvp", self._inputs("jvp", xs) + self._tangents("jvp", dxs))
         n = len(self.output_specs)
-        return self.results(results[:n]), self.results(results[n:])
+        return self.results(results[:n]), self._signature.output_tangents(results[n:], self.output_specs)
 
     @user_facing
     def vjp_with_seed(self, xs, seed):
@@ -412,17 +493,17 @@ class jit:
     def compiled(self, *args):
         """The compiled object for these arguments' shapes and dtypes (compiling on first sight):
         a CompiledScalar when the function returns one float scalar, else a CompiledOut."""
-        specs = tuple(_spec_of_argument(a, i) for i, a in enumerate(args))
+        paths, leaves, tree = pytrees.flatten_with_paths(list(args))
+        specs = (tree, tuple(_spec_of_argument(a, f"{p[0]}{pytrees.path_text(p[1:])}") for p, a in zip(paths, leaves)))
         compiled = self._cache.get(specs)
         if compiled is None:
             with self._lock:
                 compiled = self._cache.get(specs)
                 if compiled is None:
-                    graph = trace(self.fn, list(specs))
+                    graph = trace(self.fn, pytrees.unflatten(tree, specs[1]), name=getattr(self.fn, "__name__", None))
                     outs = graph.output_specs
                     kind = CompiledScalar if len(outs) == 1 and outs[0].shape == () and is_float(outs[0].dtype) else CompiledOut
-                    compiled = kind(graph, wrt=self.wrt, target=self.target)
-                    compiled.arg_names = _parameter_names(self.fn, len(specs))
+                    compiled = kind(graph, wrt=self.wrt, target=self.target, names_from=self.fn)
                     self._cache[specs] = compiled
         return compiled
 
@@ -452,7 +533,7 @@ class jit:
         compiled = self.compiled(*xs)
         results = compiled.run("jvp", compiled._inputs("jvp", xs) + compiled._tangents("jvp", dxs))
         n = len(compiled.output_specs)
-        return compiled.results(results[:n]), compiled.results(results[n:])
+        return compiled.results(results[:n]), compiled._signature.output_tangents(results[n:], compiled.output_specs)
 
     @user_facing
     def vjp(self, xs, seed):
@@ -460,7 +541,7 @@ class jit:
         return self.compiled(*xs)._vjp("vjp", xs, seed)
 
 
-def _spec_of_argument(a, i):
+def _spec_of_argument(a, where):
     interface = getattr(a, "__cuda_array_interface__", None)
     if interface is not None:  # on the GPU: the spec from its shape and dtype, without a copy
         a = np.lib.stride_tricks.as_strided(np.empty(1, np.dtype(interface["typestr"])), tuple(interface["shape"]),
@@ -470,4 +551,4 @@ def _spec_of_argument(a, i):
     try:
         return TensorSpec.of(np.asarray(a))
     except TGraphError as err:
-        raise TGraphTypeError(f"jit: argument {i} cannot be a tensor: {err}") from None
+        raise TGraphTypeError(f"jit: argument {where} cannot be a tensor: {err}") from None

@@ -271,10 +271,60 @@ class Graph:
 
     def __call__(self, *arrays):
         """Evaluate with the reference interpreter; arguments and results have the structure of the
-        traced function's (pytrees of arrays)."""
+        traced function's (pytrees of arrays). Called on Vars inside a traced function, the graph
+        inlines itself there and returns Vars."""
+        if current_trace() is not None and any(isinstance(a, Var) for a in pytrees.tree_leaves(list(arrays))):
+            return self.inline(*arrays)
         if self.input_tree is not None and not pytrees.is_flat_sequence(self.input_tree):
             arrays = pytrees.flatten_like(self.input_tree, list(arrays), "the arguments")
         results = interpret(self.module, *arrays, func=self.name)
-        if self.output_tree is None or pytrees.is_flat_sequence(self.output_tree):
+        if not pytrees.is_structured_result(self.output_tree):
             return results
         return pytrees.unflatten(self.output_tree, list(results) if isinstance(results, tuple) else [results])
+
+    @user_facing
+    def inline(self, *args):
+        """Emit this graph's entry function into the function being traced, on `args` (Vars of it,
+        or arrays, which become constants), and return its results as Vars in the graph's output
+        structure: what calling a Graph on Vars does."""
+        tr = current_trace()
+        if tr is None:
+            raise TGraphError(f"inlining @{self.name} needs a function being traced; call the graph on arrays to evaluate it")
+        if self.input_tree is not None and not pytrees.is_flat_sequence(self.input_tree):
+            leaves = pytrees.flatten_like(self.input_tree, list(args), f"the arguments of @{self.name}")
+        else:
+            leaves = list(args)
+        specs = self.input_specs
+        if len(leaves) != len(specs):
+            raise TGraphError(f"@{self.name} takes {len(specs)} inputs ({', '.join(map(str, specs))}), got {len(leaves)}")
+        values = []
+        for i, (leaf, spec) in enumerate(zip(leaves, specs)):
+            if not isinstance(leaf, Var):
+                leaf = _constant_var(tr, leaf, spec)
+            elif leaf.trace is not tr:
+                raise TGraphError(f"input {i} of @{self.name} is a Var of graph {leaf.trace.name!r}, not of the "
+                                  f"function being traced ({tr.name!r})")
+            if leaf.spec != spec:
+                raise TGraphError(f"input {i} of @{self.name} must be {spec}, got {leaf.spec}")
+            values.append(leaf.value)
+        check_visible(values, f"calling @{self.name}")
+        from tgraph.passes.ad.forward_mode import clone_ops  # API -> passes: loaded on first inlining
+        block = self.func_op().regions[0].blocks[0]
+        ops = list(block.operations)
+        env = dict(zip(block.arguments, values))
+        clone_ops(ops[:-1], env)
+        outputs = [tr.var(env[v]) for v in ops[-1].operands]
+        if pytrees.is_structured_result(self.output_tree):
+            return pytrees.unflatten(self.output_tree, outputs)
+        return outputs[0] if len(outputs) == 1 else tuple(outputs)
+
+
+def _constant_var(tr, value, spec):
+    """An array argument of an inlined graph, as a constant of the trace in the input's type."""
+    array = np.asarray(value, dtype=spec.np_dtype)
+    with user_location():
+        if array.shape != spec.shape:
+            raise TGraphError(f"an array of shape {array.shape} cannot be an input of type {spec}")
+        if array.size and (array == array.flat[0]).all() and spec.dtype != "i1":
+            return tr.emit("splat", [], value=float(array.flat[0]), shape=spec.shape, dtype=spec.dtype)
+        return tr.emit("constant", [], value=array)

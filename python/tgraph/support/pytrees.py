@@ -39,6 +39,14 @@ def is_flat_sequence(structure_):
     return structure_.type in (tuple, list) and all(child.is_leaf() for child in structure_.children())
 
 
+def is_structured_result(structure_):
+    """Results given back in their structure: all but a single Var, and a tuple of Vars with
+    several (which unflatten to the same tuple). A 1-tuple stays a 1-tuple, as in JAX."""
+    if structure_ is None or structure_.is_leaf():
+        return False
+    return not (structure_.type is tuple and structure_.num_children > 1 and all(c.is_leaf() for c in structure_.children()))
+
+
 tree_map = optree.tree_map
 tree_flatten = optree.tree_flatten
 tree_unflatten = optree.tree_unflatten
