@@ -103,3 +103,11 @@ def layer_norm(inputs):
 
 def small_call(inputs):
     return _jit(lambda x, y: x * y + 1, inputs)
+
+
+def _example_loss(x, w1, b1, w2, b2, w3, b3, label):
+    return mlp_loss(x[None], w1, b1, w2, b2, w3, b3, label[None])
+
+
+def per_example_grads(inputs):
+    return _jit(jax.vmap(jax.grad(_example_loss, argnums=tuple(range(1, 7))), in_axes=(0,) + (None,) * 6 + (0,)), inputs)

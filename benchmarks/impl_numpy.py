@@ -139,3 +139,20 @@ def layer_norm(inputs):
 
 def small_call(inputs):
     return _call(lambda x, y: x * y + 1, inputs)
+
+
+def _per_example_grads(x, w1, b1, w2, b2, w3, b3, labels):
+    """Each example's gradient (not averaged over the batch): the batch backward pass with the
+    per-example deltas kept, and outer products for the weights."""
+    h1 = np.maximum(x @ w1 + b1, 0)
+    h2 = np.maximum(h1 @ w2 + b2, 0)
+    _, dz = _cross_entropy(h2 @ w3 + b3, labels)
+    dz = dz * len(labels)  # each example's loss is its own mean over one row
+    dh2 = (dz @ w3.T) * (h2 > 0)
+    dh1 = (dh2 @ w2.T) * (h1 > 0)
+    outer = lambda a, b: np.einsum("bi,bj->bij", a, b)  # noqa: E731
+    return outer(x, dh1), dh1, outer(h1, dh2), dh2, outer(h2, dz), dz
+
+
+def per_example_grads(inputs):
+    return _call(_per_example_grads, inputs)

@@ -94,3 +94,14 @@ def layer_norm(inputs):
 
 def small_call(inputs):
     return _forward(lambda x, y: x * y + 1, inputs)
+
+
+def _example_loss(x, w1, b1, w2, b2, w3, b3, label):
+    """The MLP's loss on one example (x of 784, a scalar label)."""
+    return mlp_loss(x.reshape(1, -1), w1, b1, w2, b2, w3, b3, label.reshape(1))
+
+
+def per_example_grads(inputs):
+    """tgraph.vmap of tgraph.grad (the tg-batch pass over the adjoint), one compiled function."""
+    per_example = tg.jit(tg.vmap(tg.grad(_example_loss, wrt=tuple(range(1, 7))), in_axes=(0,) + (None,) * 6 + (0,)))
+    return lambda: per_example(*inputs)

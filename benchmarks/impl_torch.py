@@ -119,3 +119,16 @@ def layer_norm(inputs, compiled=False):
 
 def small_call(inputs, compiled=False):
     return _call(lambda x, y: x * y + 1, inputs, compiled)
+
+
+def _example_loss(x, w1, b1, w2, b2, w3, b3, label):
+    return mlp_loss(x[None], w1, b1, w2, b2, w3, b3, label[None])
+
+
+def per_example_grads(inputs, compiled=False):
+    if compiled:
+        raise NotApplicable("measured eager: torch.func transforms, as their documentation shows them")
+    import torch.func
+    per_example = torch.func.vmap(torch.func.grad(_example_loss, argnums=tuple(range(1, 7))),
+                                  in_dims=(0,) + (None,) * 6 + (0,))
+    return _call(per_example, inputs, compiled)

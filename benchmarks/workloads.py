@@ -109,6 +109,8 @@ WORKLOADS = [
              formula="2*B*H*H per step for h W, dh W^T and h^T dh; 2*B*I*H per step for x U and dU (T=1000)"),
     Workload("rnn_value_and_grad_checkpoint", f"the same, checkpoint={RNN_CHECKPOINT} (tgraph only)",
              "rnn_value_and_grad_checkpoint", rnn_inputs, _rnn_flops(), "GFLOP/s", reference="rnn_value_and_grad"),
+    Workload("per_example_grads", "per-example gradients of the MLP, vmap(grad), batch 256", "per_example_grads",
+             mlp_inputs, MLP_FLOPS, "GFLOP/s", formula=MLP_FORMULA),
     Workload("small_call", "per-call overhead, x*y + 1 on 4 elements", "small_call",
              lambda rng: [_normal(rng, 4), _normal(rng, 4)], inner=200),
     # On the GPU: inputs already on the device, each call waits for its results there.

@@ -91,10 +91,12 @@ def vmap_graph(graph, in_axes=0, out_axes=0, axis_size=None):
         raise TGraphError(f"vmap of the Graph @{graph.name} needs axis_size= (its types are one lane's)")
     specs = graph.input_specs
     if graph.input_tree is not None:
-        trees = list(pytrees.unflatten(graph.input_tree, specs))
+        own = graph.input_tree.num_leaves
+        trees = list(pytrees.unflatten(graph.input_tree, specs[:own]))
     else:
-        trees = list(specs)
+        own, trees = len(specs), list(specs)
     axes = [UNBATCHED if a is None else a for _, _, a in _argument_leaves(trees, in_axes, batched_ranks=False)]
+    axes += [UNBATCHED] * (len(specs) - own)  # Vars captured from an enclosing trace: shared by every lane
     outs = graph.output_specs
     out_tree = pytrees.unflatten(graph.output_tree, outs) if graph.output_tree is not None else tuple(outs)
     leaf_out_axes = _leaf_axes(out_axes, out_tree, "vmap: out_axes")
@@ -104,4 +106,5 @@ def vmap_graph(graph, in_axes=0, out_axes=0, axis_size=None):
     result = run_passes(graph, [Batch(func=graph.name, in_axes=tuple(axes), out_axes=tuple(out),
                                       size=int(axis_size), out=name)], name, what="vmap of")
     result.input_tree, result.output_tree = graph.input_tree, graph.output_tree
+    result.captures = list(graph.captures)
     return result

@@ -33,18 +33,43 @@ def current_trace():
 
 
 class Trace:
-    """The function being built: Vars remember it, so values from two graphs never mix."""
+    """The function being built: Vars remember it, so values from two graphs never mix. A trace
+    started while another is being traced (a transform of a function called on Vars) may use the
+    enclosing traces' Vars: each becomes an argument of this function (a capture), appended after
+    its own, which the caller passes when it inlines the result."""
 
-    def __init__(self, name):
+    def __init__(self, name, parent=None, entry=None):
         self.name = name
         self.active = True
+        self.parent, self.entry = parent, entry
+        self.captures = {}  # Var of an enclosing trace -> the Var of this trace's argument for it
 
     def var(self, value):
         """A Var of this trace for an MLIR value it holds (a loop's result, a block argument)."""
         return Var(value, spec_of(value.type), self)
 
+    def encloses(self, other):
+        """Whether `other` is this trace or one it was started inside of, still being traced."""
+        t = self
+        while t is not None and t is not other:
+            t = t.parent
+        return t is not None and other.active
+
+    def lift(self, var):
+        """`var` as a Var of this trace: itself, or the argument capturing an enclosing trace's Var."""
+        if var.trace is self:
+            return var
+        if self.entry is None or not self.encloses(var.trace):
+            raise TGraphError(f"a Var of graph {var.trace.name!r} is used in {self.name!r}, which was not traced "
+                              "inside it; pass the value in as an argument")
+        inner = self.captures.get(var)
+        if inner is None:
+            inner = self.captures[var] = Var(self.entry.add_argument(var.value.type, user_location()), var.spec, self)
+        return inner
+
     def emit(self, opname, operands, **attrs):
         """Append a tg op; returns its result as a Var."""
+        operands = [self.lift(v) for v in operands]
         values = [v.value for v in operands]
         check_visible(values, f"tg.{opname}")
         try:
@@ -144,7 +169,7 @@ def _collect_outputs(result, trace):
             raise TGraphTypeError(
                 f"the traced function returned {type(out).__name__}{where}, not a tgraph Var; "
                 "return a Var (or a tuple of Vars) computed from its inputs")
-        if out.trace is not trace:
+        if not trace.encloses(out.trace):
             raise TGraphError(f"output {i} is a Var from graph {out.trace.name!r}, not from this one; "
                               "return values computed from this function's inputs")
     return outputs
@@ -174,24 +199,26 @@ def trace(fn, input_specs, name=None):
         with ir.InsertionPoint(module.body):
             fop = func.FuncOp(name, ir.FunctionType.get([tensor_type(s) for s in specs], []))
             entry = fop.add_entry_block()
-        tr = Trace(name)
+        tr = Trace(name, parent=current_trace(), entry=entry)
         stack = _tracing.__dict__.setdefault("stack", [])
         stack.append(tr)
         try:
             with ir.InsertionPoint(entry):
                 args = pytrees.unflatten(in_tree, [Var(a, s, tr) for a, s in zip(entry.arguments, specs)])
                 result = fn(*args)
-                outputs = _collect_outputs(result, tr)
+                outputs = [tr.lift(o) for o in _collect_outputs(result, tr)]
                 out_tree = pytrees.structure(result)
                 check_visible([o.value for o in outputs], "the traced function's result")
                 func.ReturnOp([o.value for o in outputs])
         finally:
             tr.active = False
             stack.pop()
-        fop.attributes["function_type"] = ir.TypeAttr.get(
-            ir.FunctionType.get([tensor_type(s) for s in specs], [o.value.type for o in outputs]))
+        captured = list(tr.captures.values())
+        fop.attributes["function_type"] = ir.TypeAttr.get(ir.FunctionType.get(
+            [tensor_type(s) for s in specs] + [c.value.type for c in captured], [o.value.type for o in outputs]))
     graph = Graph(module, name)
     graph.input_tree, graph.output_tree = in_tree, out_tree
+    graph.captures = list(tr.captures)
     graph.verify()
     return graph
 
@@ -208,6 +235,7 @@ class Graph:
             name = name_of(funcs[0])
         self.name = name
         self.input_tree = self.output_tree = None  # the traced function's argument and result structures
+        self.captures = []  # Vars of enclosing traces it uses: its last inputs, in this order
 
     @staticmethod
     @user_facing
@@ -294,6 +322,8 @@ class Graph:
             leaves = pytrees.flatten_like(self.input_tree, list(args), f"the arguments of @{self.name}")
         else:
             leaves = list(args)
+        if self.captures and len(leaves) == len(self.input_specs) - len(self.captures):
+            leaves += self.captures
         specs = self.input_specs
         if len(leaves) != len(specs):
             raise TGraphError(f"@{self.name} takes {len(specs)} inputs ({', '.join(map(str, specs))}), got {len(leaves)}")
@@ -301,9 +331,8 @@ class Graph:
         for i, (leaf, spec) in enumerate(zip(leaves, specs)):
             if not isinstance(leaf, Var):
                 leaf = _constant_var(tr, leaf, spec)
-            elif leaf.trace is not tr:
-                raise TGraphError(f"input {i} of @{self.name} is a Var of graph {leaf.trace.name!r}, not of the "
-                                  f"function being traced ({tr.name!r})")
+            else:
+                leaf = tr.lift(leaf)
             if leaf.spec != spec:
                 raise TGraphError(f"input {i} of @{self.name} must be {spec}, got {leaf.spec}")
             values.append(leaf.value)

@@ -10,7 +10,7 @@ import numpy as np
 from .support import dtypes
 from .support.dtypes import TensorSpec
 from .support.errors import TGraphError, TGraphTypeError, user_facing
-from .graph import Var
+from .graph import Var, current_trace
 from tgraph.dialect import OPS
 
 __all__ = [  # and the generated elementwise functions (_GENERATED), appended below
@@ -27,6 +27,9 @@ def _trace_of(args, opname):
     traces = {id(a.trace): a.trace for a in args if isinstance(a, Var)}
     if not traces:
         raise TGraphTypeError(f"{opname}: needs at least one tgraph Var, got {', '.join(type(a).__name__ for a in args)}")
+    current = current_trace()
+    if current is not None and all(current.encloses(t) for t in traces.values()):
+        return current  # Vars of enclosing traces are captured (Trace.lift)
     if len(traces) > 1:
         names = ", ".join(repr(t.name) for t in traces.values())
         raise TGraphError(f"{opname}: Vars from different graphs ({names}) cannot be combined; "

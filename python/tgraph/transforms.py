@@ -66,13 +66,18 @@ class Transformed:
         key = (pytrees.structure(specs), tuple(pytrees.tree_leaves(specs)))
         graph = self._graphs.get(key)
         if graph is None:
-            graph = self._graphs[key] = self.rule(trace(self.fn, specs, name=getattr(self.fn, "__name__", None)), n)
+            inner = trace(self.fn, specs, name=getattr(self.fn, "__name__", None))
+            graph = _keep_captures(self.rule(inner, n), inner)
+            if not graph.captures:  # a graph that captures an enclosing trace's Vars is that call site's
+                self._graphs[key] = graph
         return graph
 
     @user_facing
     def __call__(self, *args):
         if current_trace() is not None and any(isinstance(a, Var) for a in pytrees.tree_leaves(list(args))):
-            return self.graph(*args).inline(*args)
+            n = self.primals(args)
+            graph = self.graph(*args)
+            return graph.inline(*args[:n], *graph.captures, *args[n:])
         return self._jit(*args)
 
     def __repr__(self):
@@ -80,9 +85,16 @@ class Transformed:
 
 
 # ----------------------------------------------------------------------------- structures
+def _keep_captures(result, inner):
+    result.captures = list(inner.captures)
+    return result
+
+
 def _arg_trees(graph):
-    """Each positional argument's spec tree."""
-    return list(pytrees.unflatten(graph.input_tree, graph.input_specs))
+    """Each positional argument's spec tree, then each captured Var's spec (see Trace.lift)."""
+    specs = graph.input_specs
+    own = graph.input_tree.num_leaves
+    return list(pytrees.unflatten(graph.input_tree, specs[:own])) + list(specs[own:])
 
 
 def _flat_wrt(graph, argnums, kind):
@@ -101,7 +113,7 @@ def _flat_wrt(graph, argnums, kind):
     return tuple(flat)
 
 
-def _wrt_trees(graph, argnums, single):
+def _wrt_trees(graph, argnums, single):  # argnums never name a capture: they come after the arguments
     trees = _arg_trees(graph)
     return trees[argnums[0]] if single else tuple(trees[a] for a in argnums)
 
@@ -241,5 +253,7 @@ class _Vmapped(Transformed):
         if graph is None:
             per_lane, size = batching.unbatched_specs(specs, self.in_axes, self.axis_size)
             inner = trace(self.fn, per_lane, name=getattr(self.fn, "__name__", None))
-            graph = self._graphs[key] = batching.vmap_graph(inner, self.in_axes, self.out_axes, size)
+            graph = _keep_captures(batching.vmap_graph(inner, self.in_axes, self.out_axes, size), inner)
+            if not graph.captures:
+                self._graphs[key] = graph
         return graph

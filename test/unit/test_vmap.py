@@ -243,3 +243,31 @@ def test_batched_ops_compile(op):
     args = [_stacked(lanes, k, 0) for k in range(len(case.specs))]
     compiled = tg.compile_out(graph)
     np.testing.assert_allclose(compiled.forward(*args), graph(*args), rtol=1e-12, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- closures
+def test_transforms_capture_the_enclosing_traces_vars():
+    rng = np.random.default_rng(6)
+    params, xs, ys = _params(rng), rng.standard_normal((6, 4)), rng.standard_normal((6, 3))
+
+    @tg.jit
+    def train_step(p, x, y):  # x and y are closed over by the function value_and_grad traces
+        value, g = tg.value_and_grad(lambda q: tg.mean(tg.vmap(_loss, in_axes=(None, 0, 0))(q, x, y)))(p)
+        return tg.tree_map(lambda a, d: a - 0.1 * d, p, g), value
+
+    new, value = train_step(params, xs, ys)
+    expected = tg.grad(lambda p: tg.mean(tg.vmap(_loss, in_axes=(None, 0, 0))(p, xs, ys)))(params)
+    for key in ("w", "b"):
+        np.testing.assert_allclose(new[key], params[key] - 0.1 * expected[key], rtol=1e-12)
+    assert value == pytest.approx(np.mean([_loss_np(params, xs[i], ys[i]) for i in range(6)]), rel=1e-12)
+
+
+def _loss_np(p, x, y):
+    return np.sum((np.tanh(x @ p["w"] + p["b"]) - y) ** 2)
+
+
+def test_a_var_of_a_finished_trace_is_an_error():
+    kept = []
+    tg.trace(lambda x: kept.append(x) or x, [tg.f32[2]])
+    with pytest.raises(tg.TGraphError, match="cannot be combined"):
+        tg.trace(lambda y: y + kept[0], [tg.f32[2]])
