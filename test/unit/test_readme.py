@@ -42,19 +42,27 @@ def test_readme_pytree_example_runs(capsys):
     assert lines == ["['h', 'loss'] (4, 2)", "{'loss': (), 'h': (4, 2)}"]
 
 
-def test_readme_compiled_example_runs(capsys):
+def test_readme_transforms_example_runs(capsys):
     exec(compile(blocks("python")[4], "README.md", "exec"), {})
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "{'w': (8, 4, 3), 'b': (8, 3)}"
+    a, b = map(float, lines[2].split())
+    assert abs(a - b) < 1e-12
+
+
+def test_readme_compiled_example_runs(capsys):
+    exec(compile(blocks("python")[5], "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "(64, 10) output 0: max |compiled - interpreter|" in out and "linalg.generic and" in out
 
 
 def test_readme_misuse_example_runs(capsys):
-    exec(compile(blocks("python")[5], "README.md", "exec"), {})
+    exec(compile(blocks("python")[6], "README.md", "exec"), {})
     lines = capsys.readouterr().out.strip().splitlines()
     assert abs(float(lines[0]) - np.log(4)) < 1e-6 and lines[1] == "nan"
     assert "input 1 ('labels') holds 4294967297, which does not fit in i32" in lines[2]
 
 
 def test_readme_op_record_example_prints_what_is_shown(capsys):
-    exec(compile(blocks("python")[6], "README.md", "exec"), {})
+    exec(compile(blocks("python")[7], "README.md", "exec"), {})
     assert capsys.readouterr().out == blocks("text")[0]
