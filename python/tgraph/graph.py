@@ -48,6 +48,14 @@ class Trace:
         """A Var of this trace for an MLIR value it holds (a loop's result, a block argument)."""
         return Var(value, spec_of(value.type), self)
 
+    def constant(self, array):
+        """A numpy array as a constant of this trace: a splat when all its elements are equal."""
+        array = np.asarray(array)
+        spec = TensorSpec(array.shape, dtypes.from_numpy(array.dtype))
+        if array.size and (array == array.flat[0]).all() and array.dtype != np.bool_:
+            return self.emit("splat", [], value=float(array.flat[0]), shape=spec.shape, dtype=spec.dtype)
+        return self.emit("constant", [], value=array)
+
     def encloses(self, other):
         """Whether `other` is this trace or one it was started inside of, still being traced."""
         t = self
@@ -68,7 +76,11 @@ class Trace:
         return inner
 
     def emit(self, opname, operands, **attrs):
-        """Append a tg op; returns its result as a Var."""
+        """Append a tg op; returns its result as a Var. Asked of an enclosing trace's Var while an
+        inner function is traced (`x.trace.emit`), the op goes to the inner one, on the capture."""
+        current = current_trace()
+        if current is not None and current is not self and current.encloses(self):
+            return current.emit(opname, operands, **attrs)
         operands = [self.lift(v) for v in operands]
         values = [v.value for v in operands]
         check_visible(values, f"tg.{opname}")
@@ -330,7 +342,10 @@ class Graph:
         values = []
         for i, (leaf, spec) in enumerate(zip(leaves, specs)):
             if not isinstance(leaf, Var):
-                leaf = _constant_var(tr, leaf, spec)
+                array = np.asarray(leaf, dtype=spec.np_dtype)
+                if array.shape != spec.shape:
+                    raise TGraphError(f"input {i} of @{self.name}: an array of shape {array.shape} cannot be {spec}")
+                leaf = tr.constant(array)
             else:
                 leaf = tr.lift(leaf)
             if leaf.spec != spec:
@@ -347,13 +362,3 @@ class Graph:
             return pytrees.unflatten(self.output_tree, outputs)
         return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
-
-def _constant_var(tr, value, spec):
-    """An array argument of an inlined graph, as a constant of the trace in the input's type."""
-    array = np.asarray(value, dtype=spec.np_dtype)
-    with user_location():
-        if array.shape != spec.shape:
-            raise TGraphError(f"an array of shape {array.shape} cannot be an input of type {spec}")
-        if array.size and (array == array.flat[0]).all() and spec.dtype != "i1":
-            return tr.emit("splat", [], value=float(array.flat[0]), shape=spec.shape, dtype=spec.dtype)
-        return tr.emit("constant", [], value=array)

@@ -49,11 +49,7 @@ def _var(x, opname):
 
 
 def _constant(trace, array):
-    array = np.asarray(array)
-    spec = TensorSpec(array.shape, dtypes.from_numpy(array.dtype))
-    if array.size and (array == array.flat[0]).all() and array.dtype != np.bool_:
-        return trace.emit("splat", [], value=float(array.flat[0]), shape=spec.shape, dtype=spec.dtype)
-    return trace.emit("constant", [], value=array)
+    return trace.constant(array)
 
 
 def constant_in(trace, value):

@@ -42,7 +42,7 @@ def _spec_tree(args):
 
 
 class Transformed:
-    """A transform of a Python function (see the module's doc): `rule(graph, n_primals)` gives the
+    """A transform of a Python function (see the module's doc): `rule(graph)` gives the
     transformed Graph (its input and output structures set), `primals(args)` how many of a call's
     arguments are the function's own (the rest are tangents, seeds or vectors)."""
 
@@ -67,7 +67,7 @@ class Transformed:
         graph = self._graphs.get(key)
         if graph is None:
             inner = trace(self.fn, specs, name=getattr(self.fn, "__name__", None))
-            graph = _keep_captures(self.rule(inner, n), inner)
+            graph = _keep_captures(self.rule(inner), inner)
             if not graph.captures:  # a graph that captures an enclosing trace's Vars is that call site's
                 self._graphs[key] = graph
         return graph
@@ -153,7 +153,7 @@ def grad(fn, wrt=None):
         return autodiff.grad(fn, wrt)
     argnums, single = _argnums(0 if wrt is None else wrt)
 
-    def rule(graph, n):
+    def rule(graph):
         result = autodiff.grad(graph, _flat_wrt(graph, argnums, "grad"))
         return _with_trees(result, _arg_trees(graph), _wrt_trees(graph, argnums, single))
 
@@ -167,7 +167,7 @@ def value_and_grad(fn, wrt=None):
         return autodiff.value_and_grad(fn, wrt)
     argnums, single = _argnums(0 if wrt is None else wrt)
 
-    def rule(graph, n):
+    def rule(graph):
         result = autodiff.value_and_grad(graph, _flat_wrt(graph, argnums, "value_and_grad"))
         return _with_trees(result, _arg_trees(graph), (_output_single(graph), _wrt_trees(graph, argnums, single)))
 
@@ -182,7 +182,7 @@ def jvp(fn, wrt=None):
         return autodiff.jvp(fn, wrt)
     argnums, _ = _argnums(0 if wrt is None else wrt)
 
-    def rule(graph, n):
+    def rule(graph):
         result = autodiff.jvp(graph, _flat_wrt(graph, argnums, "jvp"))
         return _with_trees(result, _with_vectors(graph, argnums), (_output_single(graph), _float_outputs(graph)))
 
@@ -197,7 +197,7 @@ def vjp(fn, wrt=None):
         return autodiff.vjp(fn, wrt)
     argnums, single = _argnums(0 if wrt is None else wrt)
 
-    def rule(graph, n):
+    def rule(graph):
         result = autodiff.vjp(graph, _flat_wrt(graph, argnums, "vjp"))
         return _with_trees(result, _arg_trees(graph) + [_float_outputs(graph)], _wrt_trees(graph, argnums, single))
 
@@ -212,7 +212,7 @@ def hvp(fn, wrt=None):
         return autodiff.hvp(fn, wrt)
     argnums, single = _argnums(0 if wrt is None else wrt)
 
-    def rule(graph, n):
+    def rule(graph):
         result = autodiff.hvp(graph, _flat_wrt(graph, argnums, "hvp"))
         return _with_trees(result, _with_vectors(graph, argnums), _wrt_trees(graph, argnums, single))
 

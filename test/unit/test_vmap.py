@@ -260,6 +260,11 @@ def test_transforms_capture_the_enclosing_traces_vars():
     for key in ("w", "b"):
         np.testing.assert_allclose(new[key], params[key] - 0.1 * expected[key], rtol=1e-12)
     assert value == pytest.approx(np.mean([_loss_np(params, xs[i], ys[i]) for i in range(6)]), rel=1e-12)
+    # two levels down: the innermost function uses the outermost trace's Var a;
+    # d/db [grad_c sum(a c^2)](b x) . x = d/db 2a sum(b x^2) = 2a x^2
+    outer = tg.jit(lambda a, x: tg.grad(lambda b: tg.grad(lambda c: tg.sum(c * c * a))(b * x) @ x)(x))
+    a, x = np.array(3.0), rng.standard_normal(4)
+    np.testing.assert_allclose(outer(a, x), 2 * a * x ** 2, rtol=1e-12)
 
 
 def _loss_np(p, x, y):
