@@ -92,6 +92,7 @@ def deflinear(name, *transposes):
         return getattr(em, name)(*operands, **attrs)
 
     OPS[name].jvp = jvp
+    OPS[name].linear_in = (tuple(i for i, rule in enumerate(transposes) if rule is not None),)
     defvjp(name, *transposes)
 
 
@@ -102,6 +103,15 @@ def defbilinear(name, lhs_transpose, rhs_transpose):
            lambda em, t, x, y, result, **attrs: getattr(em, name)(t, y, **attrs),
            lambda em, t, x, y, result, **attrs: getattr(em, name)(x, t, **attrs))
     defvjp(name, lhs_transpose, rhs_transpose)
+    OPS[name].linear_in = ((0,), (1,))
+
+
+def is_linear(opdef, linear, attrs):
+    """Whether an op whose operands `linear` (a mask) depend linearly on some inputs, the others
+    not at all, is itself linear in those inputs: its linear operands must be exactly one of the
+    sets it is linear in (add(t, c) with a constant c is affine, not linear)."""
+    positions = tuple(i for i, flag in enumerate(linear) if flag)
+    return positions in opdef.linear_in and (opdef.linear_when is None or opdef.linear_when(**attrs))
 
 
 def defzero(name):

@@ -1,8 +1,10 @@
-"""Element type conversion, and the identity that blocks differentiation."""
+"""Element type conversion; the identity that blocks differentiation, and the one that blocks
+common-subexpression elimination (what keeps a checkpoint's recomputation from being merged
+back into the forward values it recomputes)."""
 
 import numpy as np
 
-from .ad import convention, defzero, dtype_of
+from .ad import convention, deflinear, defzero, dtype_of
 from .batching import defbatch_elementwise
 from .core import ELEMENT_TYPE, OPS, defop, spec_of
 from tgraph.support.dtypes import TensorSpec, is_float, to_numpy
@@ -45,6 +47,10 @@ defop("cast", "conversion", ("x",), lambda specs, dtype: TensorSpec(specs[0].sha
           "saturates, NaN -> 0; to i1 means != 0", foldable=True)
 defop("stop_gradient", "conversion", ("x",), lambda specs: specs[0], lambda x: x,
       doc="the identity, but differentiation sees a constant (PyTorch's detach)")
+defop("optimization_barrier", "conversion", ("x",), lambda specs: specs[0], lambda x: x,
+      doc="the identity, which the compiler may not see through: ops on its result are never merged with "
+          "the same ops on its operand (StableHLO's optimization_barrier; tgraph.checkpoint's recomputation "
+          "starts from one). Lowered to a copy")
 
 
 def _cast_jvp(em, primals, tangents, result, dtype):
@@ -62,7 +68,10 @@ def _cast_vjp(em, primals, active, ct, result, dtype):
 
 OPS["cast"].jvp = _cast_jvp
 OPS["cast"].vjp = _cast_vjp
+OPS["cast"].linear_in, OPS["cast"].linear_when = ((0,),), lambda dtype: is_float(dtype)
 defzero("stop_gradient")
+deflinear("optimization_barrier", lambda em, ct, x, result: ct)
 convention("cast", "float to float passes the derivative through (rounded); to or from integers and i1: zero")
 defbatch_elementwise("cast")
 defbatch_elementwise("stop_gradient")
+defbatch_elementwise("optimization_barrier")

@@ -154,6 +154,11 @@ class OpDef:
     differentiable: bool = True  # False: the result is a constant to differentiation (defzero)
     derivative_note: str = ""  # a convention at a kink or tie, for the op reference
     batch: Callable = None  # (em, operands, batched, size, **attrs) -> batched result; see batching.py
+    # Linearity, for transposing user rules (custom_vjp in forward mode): the sets of operands the
+    # op is linear in, the others held fixed (deflinear: all differentiable ones together;
+    # defbilinear: each alone), and, when linearity depends on attributes, linear_when(**attrs).
+    linear_in: tuple = ()
+    linear_when: Callable = None
     # Lowering: an elementwise op gives scalar bodies (float_body on f16/bf16/f32/f64 values, f16
     # and bf16 computed in f32; int_body on integers), each `body(*scalars, **attrs) -> Value` in
     # arith/math; tg-to-linalg wraps them in one parallel linalg.generic. Other ops give `lowering`,

@@ -216,6 +216,9 @@ for _name, _rhs in (("add", lambda em, t, x, y, result: t), ("sub", lambda em, t
     defjvp(_name, lambda em, t, x, y, result: t, _rhs)
     defvjp(_name, lambda em, t, x, y, result: t, _rhs)
 defelementwise("mul", lambda em, x, y, z: y, lambda em, x, y, z: x)
+OPS["mul"].linear_in = ((0,), (1,))
+OPS["add"].linear_in = OPS["sub"].linear_in = ((0, 1),)
+OPS["div"].linear_in = ((0,),)
 defjvp("div", lambda em, t, x, y, result: em.div(t, y),
        lambda em, t, x, y, result: em.neg(em.mul(t, em.div(result, y))))
 defvjp("div", lambda em, ct, x, y, result: em.div(ct, y),
@@ -236,6 +239,7 @@ def _select_jvp(em, primals, tangents, result):
 
 
 OPS["select"].jvp = _select_jvp
+OPS["select"].linear_in = ((1, 2),)
 defvjp("select", None,
        lambda em, ct, pred, a, b, result: em.select(pred, ct, em.zeros_like(ct)),
        lambda em, ct, pred, a, b, result: em.select(pred, em.zeros_like(ct), ct))

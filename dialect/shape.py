@@ -166,6 +166,7 @@ def _pad_jvp(em, primals, tangents, result, low, high, interior, value):
 
 
 OPS["pad"].jvp = _pad_jvp  # the padding value is a constant: its tangent is zero
+OPS["pad"].linear_in, OPS["pad"].linear_when = ((0,),), lambda value, **window: value == 0
 defvjp("pad", lambda em, ct, x, result, low, high, interior, value: unpad(em, ct, shape_of(x), low, high, interior))
 
 # ----------------------------------------------------------------------------- batching

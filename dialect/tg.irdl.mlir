@@ -341,6 +341,12 @@ module {
       %1 = irdl.base "!builtin.tensor" 
       irdl.results(result: %1)
     }
+    irdl.operation @optimization_barrier {
+      %0 = irdl.base "!builtin.tensor" 
+      irdl.operands(x: %0)
+      %1 = irdl.base "!builtin.tensor" 
+      irdl.results(result: %1)
+    }
     irdl.operation @random_uniform {
       %0 = irdl.base "!builtin.tensor" 
       irdl.operands(key: %0)

@@ -21,9 +21,9 @@ def stage_named(stages, name):
 
 
 def to_linalg(fuse_chains, dynamic_offsets=True):
-    """tg -> linalg on tensors, elementwise ops fused (whole chains first when `fuse_chains`:
-    upstream fuses pairwise, quadratic in a chain's length)."""
-    return ("tg-to-linalg" if dynamic_offsets else "tg-to-linalg{dynamic-offsets=false}", "canonicalize", *(["tg-fuse-elementwise-chains"] if fuse_chains else []),
+    """tg -> linalg on tensors, calls inlined first (custom rules, checkpoints), elementwise ops
+    fused (whole chains first when `fuse_chains`: upstream fuses pairwise, quadratic in a chain's length)."""
+    return ("tg-inline-calls", "tg-to-linalg" if dynamic_offsets else "tg-to-linalg{dynamic-offsets=false}", "canonicalize", *(["tg-fuse-elementwise-chains"] if fuse_chains else []),
             "linalg-fuse-elementwise-ops")
 
 
@@ -35,6 +35,7 @@ def bufferize(deallocate):
             "buffer-results-to-out-params{hoist-static-allocs=true modify-public-functions=true}",
             *(["buffer-deallocation-pipeline"] if deallocate else []),
             "convert-bufferization-to-memref",
+            *(["tg-early-dealloc"] if deallocate else []),  # upstream frees at the end of the block
             "canonicalize",
             "cse")
 

@@ -18,7 +18,9 @@ from tgraph.dialect.ad import Emitter
 from tgraph.dialect.batching import lift, move_axis
 from tgraph.support.dtypes import TensorSpec
 from tgraph.support.mlir import func, ir, scf
+from tgraph.support.symbols import lookup
 
+from .ad import calls
 from .ad.common import find_function, insert_function, straight_line_body
 from .ad.forward_mode import body_ops, clone_op, copy_discardable, new_branch_op
 from .base import ModulePass, PassFailure
@@ -288,8 +290,45 @@ def _batch_while(op, state):
     state.batched.update(op.results[q] for q in b_pos)
 
 
+def _batched_function(module, name, size, loc):
+    """@name batched along a leading axis of every argument and result (made once per size, private)."""
+    batched_name = f"{name}_batched{size}"
+    if lookup(module, batched_name) is None:
+        fop = lookup(module, name)
+        if fop is None:
+            raise PassFailure(f"vmap of a call of @{name}: the module has no such function", loc)
+        ftype = ir.FunctionType(ir.TypeAttr(fop.attributes["function_type"]).value)
+        Batch(func=name, in_axes=(0,) * len(ftype.inputs), out_axes=(0,) * len(ftype.results), size=size,
+              out=batched_name).run(module)
+        lookup(module, batched_name).attributes["sym_visibility"] = ir.StringAttr.get("private")
+    return ir.FlatSymbolRefAttr.get(batched_name)
+
+
+def _batch_call(op, state):
+    """A call with a batched operand calls the callee batched in every argument, and so its custom
+    rules (batched the same way: their arguments and results are the callee's and their derivatives)."""
+    if not any(v in state.batched for v in op.operands):
+        clone_op(op, state.env)
+        return
+    module = calls.module_of(op)
+    loc = op.location
+    operands = [state.value(v, True) for v in op.operands]
+    new = func.CallOp([state.batched_type(r) for r in op.results],
+                      _batched_function(module, calls.symbol(op.attributes["callee"]), state.size, loc), operands, loc=loc)
+    for name in op.attributes:
+        if name == calls.CUSTOM_JVP:
+            new.attributes[name] = _batched_function(module, calls.symbol(op.attributes[name]), state.size, loc)
+        elif name == calls.CUSTOM_VJP:
+            new.attributes[name] = ir.ArrayAttr.get([_batched_function(module, calls.symbol(a), state.size, loc)
+                                                     for a in ir.ArrayAttr(op.attributes[name])])
+        elif name != "callee":
+            new.attributes[name] = op.attributes[name]
+    state.env.update(zip(op.results, new.results))
+    state.batched.update(op.results)
+
+
 _REGION_RULES = {"scf.for": _batch_for, "scf.while": _batch_while, "scf.if": _batch_branches,
-                 "scf.index_switch": _batch_branches}
+                 "scf.index_switch": _batch_branches, "func.call": _batch_call}
 
 
 # ----------------------------------------------------------------------------- the pass

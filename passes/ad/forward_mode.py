@@ -35,13 +35,13 @@ def nested_operands(op):
 def propagate(ops, active):
     """Add to `active` the results of `ops` that depend on an active value. A region op is active
     in its float results when an operand or a value used inside is (an over-approximation the
-    region op's own rules refine)."""
+    region op's own rules refine); so is a call in the float results (see calls.py)."""
     for op in ops:
         name = op.operation.name
         if name.startswith("tg."):
             if OPS[name[3:]].differentiable and cf.is_float_value(op.results[0]) and any(v in active for v in op.operands):
                 active.add(op.results[0])
-        elif name in cf.REGION_OPS:
+        elif name in cf.REGION_OPS or name == "func.call":
             if any(v in active for v in list(op.operands) + nested_operands(op)):
                 active.update(r for r in op.results if cf.is_float_value(r))
     return active
@@ -95,12 +95,12 @@ def jvp_ops(ops, env, tangent):
                 t = opdef.jvp(Emitter(op.location), [env[v] for v in op.operands], tangents, value, **attrs)
                 if t is not None:
                     tangent[op.results[0]] = t
-        elif name in _REGION_RULES:
+        elif name in REGION_RULES:
             with op.location:
-                _REGION_RULES[name](op, env, tangent)
+                REGION_RULES[name](op, env, tangent)
         elif op.regions and len(op.regions):
             raise PassFailure(f"cannot differentiate through '{name}': tgraph differentiates scf.for, scf.while, "
-                              "scf.if and scf.index_switch", op.location)
+                              "scf.if, scf.index_switch and func.call", op.location)
         else:
             clone_op(op, env)
 
@@ -214,5 +214,5 @@ def _jvp_branches(op, env, tangent):
     _bind(list(op.results), list(new.results), positions, env, tangent)
 
 
-_REGION_RULES = {"scf.for": _jvp_for, "scf.while": _jvp_while, "scf.if": _jvp_branches,
+REGION_RULES = {"scf.for": _jvp_for, "scf.while": _jvp_while, "scf.if": _jvp_branches,
                  "scf.index_switch": _jvp_branches}

@@ -13,6 +13,7 @@ cotangents and accumulating fan-out. Region ops:
   before its reverse loop (memory O(T/k + k) carries instead of O(T)).
 - scf.while with `tg.max_iterations = m`: the same, the tape m slots deep and the trip count
   recorded by the primal loop. Without the bound there is no tape size: an error says so.
+- func.call (custom rules, checkpoints): see calls.py.
 - scf.if / scf.index_switch: a branch op of the same kind on the same condition runs the taken
   branch's recomputation and reverse sweep; it returns the cotangents of the values it closes over.
 
@@ -22,7 +23,7 @@ bufferization), not a scatter of a whole table per step."""
 
 import dataclasses
 
-from tgraph.dialect import OpDef
+from tgraph.dialect import OPS, OpDef
 from tgraph.dialect import control_flow as cf
 from tgraph.dialect.ad import Emitter, add_any
 from tgraph.support.mlir import arith, ir, scf
@@ -39,21 +40,28 @@ class Record:
     data: object = None  # attributes of a tg op; what a region op's forward saved
 
 
-def forward(ops, env, active):
-    """The primal sweep of `ops` at the insertion point; returns the records for `reverse`."""
+def forward(ops, env, active, saved=None):
+    """The primal sweep of `ops` at the insertion point; returns the records for `reverse`.
+    `saved` maps results of some of the tg ops to values computed before (a checkpoint's kept
+    dots): those ops are recorded but not emitted again."""
     records = []
     for op in ops:
         name = op.operation.name
-        if name.startswith("tg."):
+        if saved and op.results and op.results[0] in saved:
+            opdef = OPS[name[3:]]
+            env[op.results[0]] = saved[op.results[0]]
+            if op.results[0] in active:
+                records.append(Record(op, opdef, opdef.decode_attrs(op.operation)))
+        elif name.startswith("tg."):
             opdef, attrs, value = clone_primal(op, env)
             env[op.results[0]] = value
             if op.results[0] in active:
                 records.append(Record(op, opdef, attrs))
-        elif name in _REGION_RULES and any(r in active for r in op.results):
-            fwd, rev = _REGION_RULES[name]
+        elif name in REGION_RULES and any(r in active for r in op.results):
+            fwd, rev = REGION_RULES[name]
             with op.location:
                 records.append(Record(op, rev, fwd(op, env, active)))
-        elif name in _REGION_RULES:
+        elif name in REGION_RULES:
             clone_ops([op], env)
         else:
             clone_op(op, env)
@@ -379,6 +387,6 @@ def _reverse_branches(op, _, env, active, ct):
     ct.update(zip(closures, new.results))
 
 
-_REGION_RULES = {"scf.for": (_forward_for, _reverse_loop), "scf.while": (_forward_while, _reverse_loop),
+REGION_RULES = {"scf.for": (_forward_for, _reverse_loop), "scf.while": (_forward_while, _reverse_loop),
                  "scf.if": (_forward_branches, _reverse_branches),
                  "scf.index_switch": (_forward_branches, _reverse_branches)}

@@ -39,6 +39,7 @@ def cpu_stages(threads=1, codegen=True, vector_width=0, count_allocations=False)
         Stage("vector", (
             *([f"tg-cpu-codegen{{threads={threads} vector-width={width}}}", "canonicalize", "cse"] if codegen else []),
             "tg-unshare-fills",
+            "tg-sink-allocations",
             "tg-loop-carries-in-place",
             "tg-branch-results-in-place",
             "func.func(llvm-request-c-wrappers)",

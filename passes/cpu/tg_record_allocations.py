@@ -4,7 +4,9 @@ Compiled code allocates its intermediate buffers with malloc and cannot report a
 buffer the machine cannot hold would be written through a null pointer. Shapes are static, so
 the sizes are known after bufferization: `tg.largest_allocation` and `tg.total_allocation`
 (bytes, over every memref.alloc in the module) let the runtime check before a call that they can
-be allocated, and raise MemoryError instead."""
+be allocated, and raise MemoryError instead. `tg.peak_allocation` is the most bytes live at once
+in program order (an alloc adds its size, its dealloc subtracts it; what a loop body allocates
+counts once): the memory a straight-line function needs, what checkpointing reduces."""
 
 import dataclasses
 
@@ -14,7 +16,7 @@ from ..base import ModulePass, collect_ops
 from ..pipeline import register_pass
 
 _ELEMENT_BYTES = {"f16": 2, "bf16": 2, "f32": 4, "f64": 8, "i1": 1, "i8": 1, "i32": 4, "i64": 8, "index": 8}
-LARGEST, TOTAL = "tg.largest_allocation", "tg.total_allocation"
+LARGEST, TOTAL, PEAK = "tg.largest_allocation", "tg.total_allocation", "tg.peak_allocation"
 
 
 def allocation_bytes(memref_type):
@@ -61,3 +63,17 @@ class RecordAllocations(ModulePass):
         i64 = ir.IntegerType.get_signless(64)
         module.attributes[LARGEST] = ir.IntegerAttr.get(i64, max(sizes, default=0))
         module.attributes[TOTAL] = ir.IntegerAttr.get(i64, sum(sizes))
+        module.attributes[PEAK] = ir.IntegerAttr.get(i64, peak_bytes(module))
+
+
+def peak_bytes(module):
+    """The most bytes allocated and not yet freed, walking the ops in program order."""
+    live, peak, sizes = 0, 0, {}
+    for op in collect_ops(module, lambda op: op.name in ("memref.alloc", "memref.dealloc")):
+        if op.name == "memref.alloc":
+            sizes[op.results[0]] = allocation_bytes(op.results[0].type)
+            live += sizes[op.results[0]]
+            peak = max(peak, live)
+        else:
+            live -= sizes.pop(op.operands[0], 0)
+    return peak

@@ -1,11 +1,12 @@
 """tg.cast -> a parallel linalg.generic with the arith conversion the reference's numpy cast
-performs; tg.stop_gradient -> its operand."""
+performs; tg.stop_gradient -> its operand; tg.optimization_barrier -> a copy in a new tensor
+(bufferization.alloc_tensor), which CSE does not merge."""
 
 import numpy as np
 
 from tgraph.dialect import element_type
 from tgraph.support.dtypes import is_float, to_numpy
-from tgraph.support.mlir import arith, math
+from tgraph.support.mlir import arith, bufferization, math
 
 from .builders import elementwise, scalar, spec
 
@@ -76,4 +77,6 @@ def convert(x, source, dtype):
 RULES = {
     "cast": lambda out, x, dtype: elementwise([x], out, lambda v: convert(v, spec(x).dtype, dtype)),
     "stop_gradient": lambda out, x: x,
+    # A fresh buffer holding a copy: allocations are never merged by CSE, and nothing folds the copy away.
+    "optimization_barrier": lambda out, x: bufferization.AllocTensorOp(x.type, [], copy=x).result,
 }

@@ -2,7 +2,7 @@
 
 The layers, each importing only those below it:
 
-    API         tgraph.graph, .ops, .nn, .interpreter, .autodiff, .batching, .compiled, .transforms, .tools
+    API         tgraph.graph, .ops, .nn, .interpreter, .autodiff, .batching, .compiled, .transforms, .custom, .tools
     backends    tgraph.backends (cpu, cuda: one interface; the compilation cache)
     passes      tgraph.passes (one module per pass; pipelines as named stages)
     dialect     tgraph.dialect (one record per op)
@@ -24,6 +24,7 @@ _EXPORTS = {
     "interpret": "interpreter",
     **dict.fromkeys(["scan", "fori_loop", "while_loop", "cond", "switch"], "control"),
     **dict.fromkeys(["grad", "hessian", "hvp", "jvp", "value_and_grad", "vjp", "vmap"], "transforms"),
+    **dict.fromkeys(["custom_jvp", "custom_vjp", "checkpoint"], "custom"),
     **dict.fromkeys(["CompiledOut", "CompiledScalar", "compile_out", "compile_scalar", "jit"], "compiled"),
     **dict.fromkeys(["DeviceArray", "to_device"], "backends.cuda"),
     **dict.fromkeys(["batch_norm", "cross_entropy", "dropout", "gelu", "layer_norm", "linear", "log_softmax",

@@ -46,11 +46,13 @@ def _entry_passes(graph, wrt):
 
 
 def _only_function(graph, name):
-    """A copy of graph's module holding just @name (what the CPU pipeline should compile)."""
+    """A copy of graph's module holding just @name and the private functions (custom rules,
+    checkpoints) it may call: what the backend should compile."""
     with dialect.context():
         module = ir.Module.parse(graph.module.operation.get_asm(enable_debug_info=True))
         for op in functions(module):
-            if name_of(op) != name:
+            private = "sym_visibility" in op.attributes and ir.StringAttr(op.attributes["sym_visibility"]).value == "private"
+            if name_of(op) != name and not private:
                 op.operation.erase()
     return Graph(module, name)
 

@@ -9,7 +9,7 @@ from .support import dtypes, pytrees
 from .support.dtypes import TensorSpec
 from .support.errors import TGraphError, TGraphTypeError, frame_position, user_facing, user_frame
 from .support.mlir import func, ir
-from .support.symbols import functions, lookup, name_of
+from .support.symbols import copy_functions, functions, lookup, name_of
 from .interpreter import interpret
 from tgraph import dialect
 from tgraph.dialect import VerifyError, spec_of, tensor_type
@@ -353,6 +353,7 @@ class Graph:
             values.append(leaf.value)
         check_visible(values, f"calling @{self.name}")
         from tgraph.passes.ad.forward_mode import clone_ops  # API -> passes: loaded on first inlining
+        copy_functions(self.module, tr.entry.owner.operation.parent, private_only=True)  # custom rules it calls
         block = self.func_op().regions[0].blocks[0]
         ops = list(block.operations)
         env = dict(zip(block.arguments, values))

@@ -17,7 +17,7 @@ __all__ = [  # and the generated elementwise functions (_GENERATED), appended be
     "less", "less_equal", "greater", "greater_equal", "equal", "not_equal", "where", "clip",
     "sum", "mean", "max", "min", "reshape", "transpose", "flip", "broadcast_to", "concatenate", "pad", "slice",
     "matmul", "dot_general", "conv2d", "max_pool2d", "avg_pool2d", "embedding", "scatter_add", "set_row",
-    "cast", "stop_gradient", "constant", "full", "zeros", "ones", "zeros_like", "ones_like",
+    "cast", "stop_gradient", "optimization_barrier", "constant", "full", "zeros", "ones", "zeros_like", "ones_like",
     "uniform", "bernoulli",
 ]
 
@@ -519,6 +519,13 @@ def cast(x, dtype):
 def stop_gradient(x):
     """The identity, but derivatives treat the result as a constant (PyTorch's detach)."""
     return _var(x, "stop_gradient").trace.emit("stop_gradient", [x])
+
+
+@user_facing
+def optimization_barrier(x):
+    """The identity, which the compiler does not see through: ops on the result are not merged
+    with the same ops on `x` (what keeps tgraph.checkpoint's recomputation a recomputation)."""
+    return _var(x, "optimization_barrier").trace.emit("optimization_barrier", [x])
 
 
 @user_facing

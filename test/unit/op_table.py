@@ -307,6 +307,8 @@ case("cast", lambda x: (x > 0).astype(tg.f32), [spec((3, 3))], lambda x: (x > 0)
 case("cast", lambda x: x.astype(tg.f16), [spec((4,))], lambda x: x.astype(np.float16), name="to-f16")
 case("stop_gradient", tg.stop_gradient, [spec((2, 2))], lambda x: x)
 case("stop_gradient", lambda x: tg.stop_gradient(x) * x, [spec((3,), "f64")], lambda x: x * x, name="mul")
+case("optimization_barrier", tg.optimization_barrier, [spec((2, 3))], lambda x: x)
+case("optimization_barrier", lambda x: tg.optimization_barrier(x) * x, [spec((3,), "f64")], lambda x: x * x, name="mul")
 
 # ----------------------------------------------------------------------------- random
 # The values are checked against an independent statement of the hash in test_ops.py; here they

@@ -32,6 +32,7 @@ linalg = _load("dialects.linalg")
 scf = _load("dialects.scf")
 memref = _load("dialects.memref")
 vector = _load("dialects.vector")
+bufferization = _load("dialects.bufferization")
 irdl = _load("dialects.irdl")
 ext = _load("dialects.ext")
 

@@ -20,3 +20,16 @@ def functions(module):
 def lookup(module, name):
     """The top-level func.func called `name`, or None."""
     return next((op for op in functions(module) if name_of(op) == name), None)
+
+
+def copy_functions(source, destination, private_only=False):
+    """Clone into `destination` the functions of `source` it does not have (by name; the private
+    functions of custom rules have names unique to the process), at its end."""
+    have = {name_of(op) for op in functions(destination)}
+    body = _body(destination)
+    for op in functions(source):
+        if name_of(op) in have:
+            continue
+        private = "sym_visibility" in op.attributes and ir.StringAttr(op.attributes["sym_visibility"]).value == "private"
+        if private or not private_only:
+            op.operation.clone(ip=ir.InsertionPoint(body))
