@@ -21,7 +21,7 @@ def kernel_stages(on_cpu=False):
     the CPU check of its kernels). On the GPU, intermediate buffers are allocated once by the
     runtime and reused, so no deallocation is inserted."""
     return (
-        Stage("linalg", (*to_linalg(fuse_chains=False, dynamic_offsets=False), "canonicalize", "cse", "tg-unshare-fills", "tg-sink-allocations", "tg-loop-carries-in-place", "tg-branch-results-in-place",
+        Stage("linalg", (*to_linalg(fuse_chains=False, dynamic_offsets=False), "canonicalize", "cse", "tg-unshare-fills", "tg-loop-carries-in-place", "tg-branch-results-in-place",
                            "tg-distinct-results")),
         Stage("bufferized", (*bufferize(deallocate=on_cpu), "tg-copy-to-linalg", "linalg-generalize-named-ops")),
         Stage("kernels", ("tg-gpu-kernels{workgroup-memory=false}" if on_cpu else "tg-gpu-kernels", "canonicalize", "cse")),

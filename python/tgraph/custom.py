@@ -80,7 +80,7 @@ class _CallsPrivate:
     @user_facing
     def __call__(self, *args):
         tr = current_trace()
-        if tr is None or not any(isinstance(a, Var) for a in pytrees.tree_leaves(list(args))):
+        if tr is None:  # on arrays: compiled (inside a trace, array arguments become constants)
             return self._jit(*args)
         leaves, in_tree = pytrees.tree_leaves(list(args)), pytrees.structure(list(args))
         leaves = [tr.lift(_as_var(leaf, "an argument")) for leaf in leaves]

@@ -50,19 +50,27 @@ def test_readme_transforms_example_runs(capsys):
     assert abs(a - b) < 1e-12
 
 
-def test_readme_compiled_example_runs(capsys):
+def test_readme_custom_rules_example_runs(capsys):
     exec(compile(blocks("python")[5], "README.md", "exec"), {})
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "[1. 1.]" and lines[1] == "[1.]" and lines[3] == "True"
+    x = np.array([0.1, 0.2])
+    assert np.allclose([float(v) for v in lines[2].strip("[]").split()], 2 * np.cos(x) - x * np.sin(x), atol=1e-6)
+
+
+def test_readme_compiled_example_runs(capsys):
+    exec(compile(blocks("python")[6], "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "(64, 10) output 0: max |compiled - interpreter|" in out and "linalg.generic and" in out
 
 
 def test_readme_misuse_example_runs(capsys):
-    exec(compile(blocks("python")[6], "README.md", "exec"), {})
+    exec(compile(blocks("python")[7], "README.md", "exec"), {})
     lines = capsys.readouterr().out.strip().splitlines()
     assert abs(float(lines[0]) - np.log(4)) < 1e-6 and lines[1] == "nan"
     assert "input 1 ('labels') holds 4294967297, which does not fit in i32" in lines[2]
 
 
 def test_readme_op_record_example_prints_what_is_shown(capsys):
-    exec(compile(blocks("python")[7], "README.md", "exec"), {})
+    exec(compile(blocks("python")[8], "README.md", "exec"), {})
     assert capsys.readouterr().out == blocks("text")[0]
