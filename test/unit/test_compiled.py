@@ -200,7 +200,7 @@ def test_ir_of_every_stage_and_the_pass_log(tmp_path):
     assert "llvm.func" in c.ir("llvm")
     log = c.pass_log("forward")
     names = [name for name, _ in log]
-    assert names[:2] == ["tg-hoist-invariant-transposes", "tg-to-linalg"] and "one-shot-bufferize" in " ".join(names)
+    assert names[:3] == ["tg-hoist-invariant-transposes", "tg-inline-calls", "tg-to-linalg"] and "one-shot-bufferize" in " ".join(names)
     assert all(isinstance(text, str) and "module" in text for _, text in log)
     c.forward(np.ones(8, np.float32))
     files = sorted(f for f in os.listdir(tmp_path) if f.startswith("forward-"))
