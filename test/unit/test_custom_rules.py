@@ -1,7 +1,8 @@
 """custom_vjp, custom_jvp and checkpoint: the rules are used (rules that differ from the true
 derivative on purpose show it), each mode the rule does not give directly is its transpose
 (checked by the dot-product identity <bwd(g), t> = <g, jvp(t)>), nonlinear rules are errors,
-second order, vmap, pytrees, compiled code, the IR, misuse; against JAX where it is installed."""
+second order, vmap, pytrees, compiled code, the IR, misuse. Against JAX, in the interpreter, on the
+CPU and on the GPU emulator: test_transforms_everywhere.py."""
 
 import numpy as np
 import pytest
@@ -305,56 +306,3 @@ def test_checkpoint_in_forward_mode_and_under_vmap():
     g = lambda x: _mlp("keep", 2, 1)(params, x)
     np.testing.assert_allclose(tg.jvp(f)(xs[0], xs[1])[1], tg.jvp(g)(xs[0], xs[1])[1], rtol=1e-12)
     np.testing.assert_allclose(tg.vmap(tg.grad(f))(xs), tg.vmap(tg.grad(g))(xs), rtol=1e-12)
-
-
-# ----------------------------------------------------------------------------- against JAX
-def test_against_jax_custom_vjp_and_custom_jvp():
-    jax = pytest.importorskip("jax")
-    jnp = jax.numpy
-    jax.config.update("jax_enable_x64", True)
-
-    @jax.custom_vjp
-    def j_scaled(x, w):
-        return jnp.sin(x) * w
-
-    j_scaled.defvjp(lambda x, w: (jnp.sin(x) * w, (jnp.cos(x), jnp.sin(x), w)),
-                    lambda r, g: (2.0 * g * r[0] * r[2], g * r[1]))
-
-    @jax.custom_jvp
-    def j_softplus(x):
-        return jnp.log(1.0 + jnp.exp(x))
-
-    j_softplus.defjvp(lambda p, t: (j_softplus(p[0]), 3.0 * t[0] * jax.nn.sigmoid(p[0])))
-    w = RNG.standard_normal(4)
-    loss = lambda x, w: tg.sum(scaled_sin(x, w) * softplus(x))
-    j_loss = lambda x, w: jnp.sum(j_scaled(x, w) * j_softplus(x))
-    for got, want in zip(tg.grad(loss, wrt=(0, 1))(X, w), jax.grad(j_loss, argnums=(0, 1))(X, w)):
-        np.testing.assert_allclose(got, np.asarray(want), rtol=1e-12)
-    np.testing.assert_allclose(tg.jvp(softplus)(X, T)[1], jax.jvp(j_softplus, (X,), (T,))[1], rtol=1e-12)
-
-
-def test_against_jax_checkpoint():
-    jax = pytest.importorskip("jax")
-    jnp = jax.numpy
-    jax.config.update("jax_enable_x64", True)
-    rng = np.random.default_rng(4)
-    params, x = _params(4, 5, rng), rng.standard_normal((3, 5))
-
-    def j_segment(h, ps):
-        for w, b in ps:
-            h = jnp.tanh(h @ w + b)
-        return h
-
-    def j_loss(ps, x):
-        h = jax.checkpoint(j_segment)(x, ps[:2])
-        h = jax.checkpoint(j_segment, policy=jax.checkpoint_policies.dots_saveable)(h, ps[2:])
-        return jnp.mean(h * h)
-
-    def loss(ps, x):
-        h = tg.checkpoint(_segment)(x, ps[:2])
-        h = tg.checkpoint(_segment, policy="dots_saveable")(h, ps[2:])
-        return tg.mean(h * h)
-
-    for (gw, gb), (jw, jb) in zip(tg.grad(loss)(params, x), jax.grad(j_loss)(params, x)):
-        np.testing.assert_allclose(gw, np.asarray(jw), rtol=1e-12)
-        np.testing.assert_allclose(gb, np.asarray(jb), rtol=1e-12)
