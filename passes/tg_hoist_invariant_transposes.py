@@ -1,10 +1,12 @@
-"""tg-hoist-invariant-transposes: a contraction inside a loop that reads a loop-invariant 2-D
-operand transposed (A·Bᵀ, Aᵀ·B: what reverse mode makes of `h @ w` in a scan's body) reads a copy
-transposed once, before the outermost loop it is invariant in.
+"""tg-hoist-invariant-transposes: a contraction that reads a 2-D operand transposed (A·Bᵀ, Aᵀ·B:
+what reverse mode makes of `h @ w`) reads a copy transposed in memory order instead, made just
+before it, or before the outermost loop the operand is invariant in (a scan's reverse step).
 
 The contraction kernels stream the right operand's rows and the left operand's columns in memory
-order; read the other way round, every vector load is a strided gather, once per step. A
-transpose of a value defined outside the loop costs one pass over it, once."""
+order; read the other way round, every vector load is a strided gather, once per tile of the
+other operand (the backward pass of a 16-layer MLP ran at half speed so). A transpose costs one
+pass over the operand; inside a loop, once. An operand computed in the loop is left alone: its
+copy would be made every step."""
 
 import dataclasses
 
@@ -29,6 +31,15 @@ def _outermost_invariant_loop(op, value):
     return found
 
 
+def _in_a_loop(op):
+    parent = op.parent
+    while parent is not None and hasattr(parent, "name"):
+        if parent.name in _LOOPS:
+            return True
+        parent = parent.parent
+    return False
+
+
 def _defined_inside(value, loop):
     owner = value.owner
     op = owner.owner if isinstance(owner, ir.Block) else owner  # a block argument: its block's op
@@ -44,7 +55,8 @@ def _defined_inside(value, loop):
 @dataclasses.dataclass
 class HoistInvariantTransposes(ModulePass):
     name = "tg-hoist-invariant-transposes"
-    summary = "contractions in loops read loop-invariant 2-D operands in memory order (a transposed copy made before the loop)"
+    summary = ("contractions read 2-D operands in memory order: a transposed copy, made before the outermost loop "
+               "the operand is invariant in")
 
     def run(self, module):
         dot = OPS["dot_general"]
@@ -58,7 +70,9 @@ class HoistInvariantTransposes(ModulePass):
                     continue
                 loop = _outermost_invariant_loop(op, value)
                 if loop is None:
-                    continue
+                    if _in_a_loop(op):
+                        continue
+                    loop = op  # outside any loop: the copy just before the contraction
                 with ir.InsertionPoint(loop), loop.location:
                     flipped, _ = create("transpose", [value], {"permutation": (1, 0)})
                 op.operands[index] = flipped
