@@ -76,6 +76,47 @@ def rows(results):
     return table
 
 
+def _mib(count):
+    return f"{count / 2**20:.1f} MiB"
+
+
+def memory_cell(cell):
+    status = cell.get("status")
+    if status == "error":
+        return f"error: {cell['error'][:45]}"
+    if status != "ok":
+        return status
+    text = f"{_mib(cell['bytes'])}, {fmt_time(cell['median_s'])}"
+    return text if cell["check_ok"] else f"WRONG {text}"
+
+
+def memory_rows(results):
+    """[header, row...] of the memory table (results["memory"]), or [] when it was not measured:
+    each system's rise of the peak resident memory during a call and its time per call."""
+    if not results.get("memory"):
+        return []
+    systems = [s for s in results["systems"] if any(r["cells"].get(s, {}).get("status") not in (None, "n/a")
+                                                    for r in results["memory"])]
+    peers = [s for s in systems if s != "tgraph"]
+    table = [["peak memory of one call"] + systems + [f"tgraph/{p} (memory)" for p in peers]
+             + ["tgraph's static peak", "check"]]
+    for row in results["memory"]:
+        cells = row["cells"]
+        tgraph = cells.get("tgraph", {})
+        ratios = [f"{tgraph['bytes'] / cells[p]['bytes']:.2f}" if good(tgraph) and good(cells.get(p, {})) else "-"
+                  for p in peers]
+        static = _mib(tgraph["static_peak_bytes"]) if "static_peak_bytes" in tgraph else "-"
+        table.append([row["title"]] + [memory_cell(cells.get(s, {})) for s in systems] + ratios
+                     + [static, check_cell(cells)])
+    return table
+
+
+MEMORY_NOTE = ("peak memory: the rise of the process's peak resident size (VmHWM) during one call after a first "
+               "one, malloc's kept memory given back before it (checkpoint_memory.py), new process per cell; "
+               "with it, the median time of 5 calls; ratio below 1: tgraph needs less; static peak: the most "
+               "bytes live at once in tgraph's compiled code, in program order (tg-record-allocations).")
+
+
 def notes(results):
     s = results["settings"]
     lines = [f"Times: median of {s['reps']} repetitions per system, the systems interleaved round-robin; each "
@@ -87,6 +128,10 @@ def notes(results):
              f"check: largest |result - reference| / max |reference| over all outputs, against numpy in float64; "
              f"tolerance {s['tolerance']:g}; a WRONG result gets no ratio."]
     lines += results.get("notes", [])
+    if results.get("memory"):
+        lines.append(MEMORY_NOTE)
+        lines += [f"{r['title']}: XLA's temporary buffers {_mib(r['cells']['jax']['xla_temp_bytes'])}"
+                  for r in results["memory"] if "xla_temp_bytes" in r["cells"].get("jax", {})]
     lines += [f"{system}: skipped, {why}" for system, why in results["skipped"].items()]
     lines += [f"{name}: not run, {why}" for name, why in results.get("skipped_workloads", {}).items()]
     busy = results.get("other_processes_cores", 0.0)
@@ -99,21 +144,32 @@ def notes(results):
     return lines
 
 
-def text(results):
-    table = rows(results)
+def _plain(table):
+    if not table:
+        return []
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in table]
     lines.insert(1, "  ".join("-" * width for width in widths))
+    return lines + [""]
+
+
+def _markdown(table):
+    if not table:
+        return []
+    lines = ["| " + " | ".join(row) + " |" for row in table]
+    lines.insert(1, "|" + "|".join("---" for _ in table[0]) + "|")
+    return lines + [""]
+
+
+def text(results):
     header = describe(results["machine"], results["settings"]["threads"])
-    return "\n".join([header, ""] + lines + [""] + notes(results))
+    return "\n".join([header, ""] + _plain(rows(results)) + _plain(memory_rows(results)) + notes(results))
 
 
 def markdown(results):
-    table = rows(results)
-    lines = ["| " + " | ".join(row) + " |" for row in table]
-    lines.insert(1, "|" + "|".join("---" for _ in table[0]) + "|")
     header = "Measured on " + describe(results["machine"], results["settings"]["threads"]) + "."
-    return "\n".join([header, ""] + lines + [""] + [f"- {n}" for n in notes(results)])
+    return "\n".join([header, ""] + _markdown(rows(results)) + _markdown(memory_rows(results))
+                     + [f"- {n}" for n in notes(results)])
 
 
 def chart(results, path):

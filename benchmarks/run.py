@@ -33,8 +33,8 @@ def parse_args(argv=None):
     p.add_argument("--quick", action="store_true",
                    help="a smoke run (well under a minute): "
                         + ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in QUICK.items())
-                        + " unless given; without torch.compile, the first-call rows and compile_chain (their compilers take"
-                        " 10-30 s) unless named in --systems / --workloads")
+                        + " unless given; without torch.compile, the first-call rows, compile_chain, scan_costs and "
+                        "checkpoint_memory (they compile in new processes) unless named in --systems / --workloads")
     p.add_argument("--threads", type=int, default=2, help="threads for every system (default 2)")
     p.add_argument("--lead-in", type=float, default=0.05,
                    help="seconds of untimed calls before each timed one (default 0.05; see measure.py)")
@@ -73,7 +73,7 @@ def main(argv=None):
     from workloads import NAMES
 
     names = _names(args.workloads) or [n for n in NAMES
-                                       if not (args.quick and n in ("first_call", "compile_chain", "scan_costs"))]
+                                       if not (args.quick and n in ("first_call", "compile_chain", "scan_costs", "checkpoint_memory"))]
     systems = _names(args.systems) or [s for s in SYSTEMS if not (args.quick and s == "torch.compile")]
     unknown = [n for n in names if n not in NAMES] + [s for s in systems if s not in SYSTEMS]
     if unknown:

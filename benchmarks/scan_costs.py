@@ -11,17 +11,15 @@ As a script, `python benchmarks/scan_costs.py compile SYSTEM STEPS` or `... memo
 prints one JSON object."""
 
 import json
-import os
-import subprocess
 import sys
 import time
 
 import numpy as np
 
+import new_process
 from systems import short
 from workloads import RNN_CHECKPOINT, RNN_STEPS, rnn_inputs
 
-TIMEOUT_S = 600
 COMPILE_STEPS = (10, 10_000)
 SYSTEMS = ("tgraph", "jax")
 
@@ -49,31 +47,8 @@ def _step(system, inputs, checkpoint=None, lazy=False):
     return lambda: jax.block_until_ready(fn(*inputs))
 
 
-def _status_kib(field):
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"no {field} in /proc/self/status")
-
-
-def _peak_rise(call):
-    """Bytes the peak resident memory rises by during call()."""
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")  # reset VmHWM to the current resident size
-    before = _status_kib("VmRSS")
-    call()
-    return (_status_kib("VmHWM") - before) * 1024
-
-
 def _subprocess(*args):
-    env = dict(os.environ, TGRAPH_CACHE_DIR="", JAX_ENABLE_COMPILATION_CACHE="false")
-    proc = subprocess.run([sys.executable, os.path.abspath(__file__), *map(str, args)], env=env, capture_output=True,
-                          text=True, timeout=TIMEOUT_S)
-    if proc.returncode != 0:
-        lines = [line for line in proc.stderr.strip().splitlines() if line.strip()] or [f"exit {proc.returncode}"]
-        raise RuntimeError(lines[-1])
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return new_process.run(__file__, *args)
 
 
 def measure(systems, samples):
@@ -115,7 +90,7 @@ def main(what, system, value):
         print(json.dumps({"seconds": first - (time.perf_counter() - start)}))
     else:
         call = _step(system, _inputs(RNN_STEPS), int(value) or None)
-        print(json.dumps({"peak_rise_bytes": _peak_rise(call)}))
+        print(json.dumps({"peak_rise_bytes": new_process.peak_rise(call)}))
 
 
 if __name__ == "__main__":

@@ -3,13 +3,14 @@ report.py prints. Import it only after threads.configure."""
 
 from tqdm import tqdm
 
+import checkpoint_memory
 import compile_chain
 import scan_costs
 import first_call
 import machine
 import measure
 from systems import load
-from workloads import BY_NAME, COMPILE_CHAIN, FIRST_CALL, SCAN_COSTS, inputs_of
+from workloads import BY_NAME, CHECKPOINT_MEMORY, COMPILE_CHAIN, FIRST_CALL, SCAN_COSTS, inputs_of
 
 
 def _row(name, title, cells, reps, unit="", work=0.0, formula="", inner=1):
@@ -42,6 +43,11 @@ def collect(settings, names, systems):
     for name in tqdm(names, desc="benchmarks", unit="workload", leave=False):
         if name in BY_NAME and BY_NAME[name].device == "cuda" and not results["machine"]["gpu"]:
             results["skipped_workloads"][name] = "no NVIDIA GPU and driver on this machine"
+            continue
+        if name == CHECKPOINT_MEMORY:  # bytes, not times: the report's memory table
+            results["memory"] = checkpoint_memory.measure(present, settings["tolerance"])
+            for row in results["memory"]:
+                row["cells"].update({s: {"status": "skipped"} for s in skipped})
             continue
         if name == "first_call":
             rows = _first_call_rows(present, settings)

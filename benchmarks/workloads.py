@@ -130,7 +130,10 @@ COMPILE_CHAIN = ("compile_chain", "compile time: value_and_grad of a 2,000-op el
 # "scan_costs": compile time of a 10- and a 10,000-step scan's value_and_grad, and the peak memory of the
 # RNN's reverse pass with and without checkpoint (scan_costs.py), in new processes.
 SCAN_COSTS = "scan_costs"
-NAMES = [w.name for w in WORKLOADS] + ["first_call", COMPILE_CHAIN[0], SCAN_COSTS]
+# "checkpoint_memory": the peak memory and time of a 16-layer MLP's value_and_grad with and without
+# checkpointing, tgraph, JAX and PyTorch, in new processes (checkpoint_memory.py): a table of its own.
+CHECKPOINT_MEMORY = "checkpoint_memory"
+NAMES = [w.name for w in WORKLOADS] + ["first_call", COMPILE_CHAIN[0], SCAN_COSTS, CHECKPOINT_MEMORY]
 
 BY_NAME = {w.name: w for w in WORKLOADS}
 

@@ -81,3 +81,33 @@ def test_compile_chain_row_measures_tgraph_only():
     assert cells["numpy"] == {"status": "n/a"}
     assert cells["tgraph"]["status"] == "ok" and cells["tgraph"]["check_ok"], cells
     assert cells["tgraph"]["reps"] == 1
+
+
+def test_checkpoint_memory_runs_in_process_and_reports(monkeypatch):
+    """The memory rows on a small MLP: tgraph measured in this process for each policy (its loss
+    matches numpy's, checkpointing lowers the static peak), then the report's memory table."""
+    import checkpoint_memory as cm
+
+    monkeypatch.setattr(cm, "LAYERS", 4)
+    monkeypatch.setattr(cm, "WIDTH", 32)
+    monkeypatch.setattr(cm, "BATCH", 256)
+    monkeypatch.setattr(cm, "BLOCK", 2)
+    want = cm.reference_loss(*cm.inputs())
+    found = {policy: cm.run_one("tgraph", policy) for policy in cm.POLICIES}
+    for policy, result in found.items():
+        assert abs(result["loss"] - want) <= 1e-5 * abs(want), policy
+        assert result["peak_rise_bytes"] >= 0 and result["median_s"] > 0
+    assert found["nothing"]["static_peak_bytes"] < found["keep"]["static_peak_bytes"]
+    results = {"machine": machine.info(), "systems": ["tgraph", "jax"], "skipped": {}, "workloads": [],
+               "settings": {"threads": 1, "reps": 1, "warmup": 0, "budget_s": 1.0, "lead_in_s": 0.0,
+                            "compile_samples": 1, "tolerance": 1e-3},
+               "memory": [{"name": f"checkpoint_memory_{p}", "title": f"MLP: {cm.POLICIES[p].format(block=cm.BLOCK)}",
+                           "cells": {"tgraph": {"status": "ok", "bytes": r["peak_rise_bytes"], "median_s": r["median_s"],
+                                                "check_error": 0.0, "check_ok": True,
+                                                "static_peak_bytes": r["static_peak_bytes"]},
+                                     "jax": {"status": "error", "error": "RuntimeError: not measured here"}}}
+                          for p, r in found.items()]}
+    text = report.text(json.loads(json.dumps(results)))
+    assert "peak memory of one call" in text and "MLP: checkpoint per 2 layers, nothing saved" in text
+    assert f"{found['keep']['static_peak_bytes'] / 2**20:.1f} MiB" in text
+    assert "| tgraph's static peak |" in report.markdown(results)
