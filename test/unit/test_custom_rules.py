@@ -4,6 +4,8 @@ derivative on purpose show it), each mode the rule does not give directly is its
 second order, vmap, pytrees, compiled code, the IR, misuse. Against JAX, in the interpreter, on the
 CPU and on the GPU emulator: test_transforms_everywhere.py."""
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -229,6 +231,73 @@ def test_misuse_is_a_clear_error():
         tg.trace(outer, [tg.f64[4]])
     with pytest.raises(tg.TGraphError, match="unknown policy 'everything'"):
         tg.checkpoint(lambda x: x, policy="everything")
+
+
+# ----------------------------------------------------------------------------- nondiff_argnums
+@functools.partial(tg.custom_vjp, nondiff_argnums=(0, 1))
+def clip_gradient_between(lo, hi, x):  # JAX's documented example
+    return x
+
+
+clip_gradient_between.defvjp(lambda lo, hi, x: (x, None), lambda lo, hi, _, g: (tg.clip(g, lo, hi),))
+
+
+@functools.partial(tg.custom_jvp, nondiff_argnums=(0,))
+def apply_with_doubled_tangent(f, x):
+    return f(x)
+
+
+@apply_with_doubled_tangent.defjvp
+def _apply_jvp(f, primals, tangents):
+    (x,), (t,) = primals, tangents
+    return f(x), 2.0 * t  # linear in t: reverse mode transposes it
+
+
+def test_nondiff_argnums_are_static_values_passed_to_the_rules():
+    x = np.linspace(-1.0, 1.0, 4)
+    for lo, hi in ((-0.5, 0.5), (-2.0, 0.25)):  # each pair is its own signature
+        got = tg.grad(lambda x: tg.sum(3.0 * clip_gradient_between(lo, hi, x)))(x)
+        np.testing.assert_allclose(got, np.clip(3.0, lo, hi) * np.ones(4))
+    assert len(clip_gradient_between._traced) == 2
+    np.testing.assert_allclose(tg.jvp(lambda x: apply_with_doubled_tangent(tg.sin, x))(x, T)[1], 2.0 * T)
+    np.testing.assert_allclose(tg.grad(lambda x: tg.sum(apply_with_doubled_tangent(tg.tanh, x) * x))(x),
+                               np.tanh(x) + 2.0 * x)
+    # on arrays: compiled once per static value
+    np.testing.assert_allclose(apply_with_doubled_tangent(tg.sin, x), np.sin(x))
+    np.testing.assert_allclose(apply_with_doubled_tangent(tg.cos, x), np.cos(x))
+
+
+def test_checkpoint_static_argnums():
+    def layers(n, h, w):
+        for _ in range(n):
+            h = tg.tanh(h @ w)
+        return h
+
+    w, x = np.eye(3) * 0.7, np.ones((2, 3))
+    plain = tg.grad(lambda w: tg.sum(layers(3, x, w)))(w)
+    remat = tg.grad(lambda w: tg.sum(tg.checkpoint(layers, static_argnums=(0,))(3, x, w)))(w)
+    np.testing.assert_allclose(remat, plain, rtol=1e-12)
+
+
+def test_nondiff_argnums_misuse_is_a_clear_error():
+    with pytest.raises(tg.TGraphError, match="is in nondiff_argnums, which takes static Python values"):
+        tg.grad(lambda x: tg.sum(clip_gradient_between(x, 1.0, x)))(X)
+    with pytest.raises(tg.TGraphError, match=r"must be hashable \(it is part of the signature\); got list"):
+        tg.grad(lambda x: tg.sum(clip_gradient_between([0], 1.0, x)))(X)
+    with pytest.raises(tg.TGraphError, match=r"called with 1 argument\(s\), but nondiff_argnums=\(0, 1\) names argument 1"):
+        tg.grad(lambda x: tg.sum(clip_gradient_between(x)))(X)
+    with pytest.raises(tg.TGraphError, match="give distinct non-negative argument indices"):
+        tg.custom_vjp(lambda x: x, nondiff_argnums=(-1,))
+    with pytest.raises(tg.TGraphError, match="give a tuple of argument indices"):
+        tg.custom_jvp(lambda x: x, nondiff_argnums=0)
+
+    @functools.partial(tg.custom_vjp, nondiff_argnums=(0,))
+    def scaled(k, x):
+        return k * x
+
+    scaled.defvjp(lambda k, x: (k * x, ()), lambda k, r, g: (k * g, g))  # one cotangent too many
+    with pytest.raises(tg.TGraphError, match=r"a tuple of 1 cotangent\(s\), one per argument not in nondiff_argnums"):
+        tg.grad(lambda x: tg.sum(scaled(2.0, x)))(X)
 
 
 # ----------------------------------------------------------------------------- checkpoint

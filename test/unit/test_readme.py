@@ -53,7 +53,7 @@ def test_readme_transforms_example_runs(capsys):
 def test_readme_custom_rules_example_runs(capsys):
     exec(compile(blocks("python")[5], "README.md", "exec"), {})
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0] == "[1. 1.]" and lines[1] == "[1.]" and lines[3] == "True"
+    assert lines[0] == "[1. 1.]" and lines[1] == "[1.]" and lines[3] == "True" and lines[4] == "[0.5 0.5]"
     x = np.array([0.1, 0.2])
     assert np.allclose([float(v) for v in lines[2].strip("[]").split()], 2 * np.cos(x) - x * np.sin(x), atol=1e-6)
 

@@ -64,6 +64,14 @@ def softplus(x):
 softplus.defjvp(lambda p, t: (softplus(p[0]), 3.0 * t[0] * tg.sigmoid(p[0])))  # 3x the true tangent
 
 
+@functools.partial(tg.custom_vjp, nondiff_argnums=(0, 1))
+def clip_gradient(lo, hi, x):  # static bounds (JAX's documented example of nondiff_argnums)
+    return x
+
+
+clip_gradient.defvjp(lambda lo, hi, x: (x, None), lambda lo, hi, _, g: (tg.clip(g, lo, hi),))
+
+
 def _jax_rules(jax):
     jnp = jax.numpy
 
@@ -79,7 +87,12 @@ def _jax_rules(jax):
         return jnp.log(1.0 + jnp.exp(x))
 
     j_softplus.defjvp(lambda p, t: (j_softplus(p[0]), 3.0 * t[0] * jax.nn.sigmoid(p[0])))
-    return j_scaled_sin, j_softplus
+    @functools.partial(jax.custom_vjp, nondiff_argnums=(0, 1))
+    def j_clip_gradient(lo, hi, x):
+        return x
+
+    j_clip_gradient.defvjp(lambda lo, hi, x: (x, None), lambda lo, hi, _, g: (jnp.clip(g, lo, hi),))
+    return j_scaled_sin, j_softplus, j_clip_gradient
 
 
 def _segment(h, params):
@@ -168,6 +181,10 @@ CASES = [
          lambda x, t: tg.jvp(softplus)(x, t),
          lambda jax, x, t: jax.jvp(_jax_rules(jax)[1], (x,), (t,)),
          lambda rng: [rng.standard_normal(5), rng.standard_normal(5)]),
+    Case("custom_vjp_nondiff_argnums",
+         lambda x: tg.grad(lambda x: tg.sum(tg.sin(clip_gradient(-0.5, 0.75, x * 2.0)) * 4.0))(x),
+         lambda jax, x: jax.grad(lambda x: jax.numpy.sum(jax.numpy.sin(_jax_rules(jax)[2](-0.5, 0.75, x * 2.0)) * 4.0))(x),
+         lambda rng: [rng.standard_normal(6)]),
     Case("checkpoint_both_policies",
          lambda ps, x: tg.value_and_grad(_checkpointed)(ps, x),
          lambda jax, ps, x: jax.value_and_grad(functools.partial(_j_checkpointed, jax))(ps, x),
