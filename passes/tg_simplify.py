@@ -5,7 +5,10 @@ no folders, so canonicalize cannot do this. Ops left unused are erased.
   shape op (broadcast_in_dim, reshape, transpose, reverse) of a splat  -> a splat
   elementwise op or cast whose operands are all splats                 -> a splat (folded in numpy)
   x * 1, 1 * x, x / 1, x + 0, 0 + x, x - 0                             -> x
-  0 - x                                                                -> neg(x)"""
+  0 - x                                                                -> neg(x)
+  dot_general contracting only dimensions of size 1 (or none)          -> a product of broadcasts
+                                                                         (the outer products of
+                                                                         per-example gradients)"""
 
 import dataclasses
 
@@ -38,9 +41,45 @@ def splat(value, like_type, loc):
     return create("splat", [], {"value": float(value), "shape": spec.shape, "dtype": spec.dtype}, loc=loc)[0]
 
 
+def outer_product(op):
+    """dot_general(lhs, rhs) whose contracting dimensions all have size 1, as
+    broadcast(lhs) * broadcast(rhs): an elementwise product the codegen streams at memory speed,
+    where the contraction kernels would run a loop of one step per output element."""
+    attrs = OPS["dot_general"].decode_attrs(op)
+    lhs, rhs = op.operands
+    lhs_spec, rhs_spec, out_spec = spec_of(lhs.type), spec_of(rhs.type), spec_of(op.results[0].type)
+    if out_spec.dtype == "i1" or any(lhs_spec.shape[d] != 1 for d in attrs["lhs_contract"]):
+        return None
+    nb = len(attrs["lhs_batch"])
+    free = {}
+    for side, spec, batch, contract in (("lhs", lhs_spec, attrs["lhs_batch"], attrs["lhs_contract"]),
+                                        ("rhs", rhs_spec, attrs["rhs_batch"], attrs["rhs_contract"])):
+        free[side] = [d for d in range(len(spec.shape)) if d not in batch and d not in contract]
+    n_lhs_free = len(free["lhs"])
+    factors = []
+    for side, value, spec, batch, contract in (("lhs", lhs, lhs_spec, attrs["lhs_batch"], attrs["lhs_contract"]),
+                                               ("rhs", rhs, rhs_spec, attrs["rhs_batch"], attrs["rhs_contract"])):
+        order = list(batch) + free[side] + list(contract)
+        moved = [d for d in order if spec.shape[d] != 1]
+        if moved != sorted(moved):  # a transpose, unless it only moves dimensions of size 1 (a reshape)
+            value = create("transpose", [value], {"permutation": tuple(order)}, loc=op.location)[0]
+        sizes = [spec.shape[d] for d in free[side]]
+        shape = [spec.shape[d] for d in batch] + (sizes + [1] * (out_spec.rank - nb - n_lhs_free) if side == "lhs"
+                                                  else [1] * n_lhs_free + sizes)
+        if tuple(shape) != tuple(spec_of(value.type).shape):
+            value = create("reshape", [value], {"shape": tuple(shape)}, loc=op.location)[0]
+        if tuple(shape) != tuple(out_spec.shape):
+            value = create("broadcast_in_dim", [value], {"dims": tuple(range(out_spec.rank)),
+                                                          "shape": tuple(out_spec.shape)}, loc=op.location)[0]
+        factors.append(value)
+    return create("mul", factors, {}, loc=op.location)[0]
+
+
 def simplified(op):
     """A replacement Value for op's result, built before op, or None."""
     name = op.name[3:]
+    if name == "dot_general":
+        return outer_product(op)
     operands = list(op.operands)
     constants = [splat_value(v) for v in operands]
     result_type = op.results[0].type
@@ -65,7 +104,8 @@ def simplified(op):
 @dataclasses.dataclass
 class Simplify(ModulePass):
     name = "tg-simplify"
-    summary = "fold splat constants through shape and elementwise ops; drop x*1, x+0 and friends"
+    summary = ("fold splat constants through shape and elementwise ops; drop x*1, x+0 and friends; outer "
+               "products as broadcast products")
 
     def run(self, module):
         for fop in functions(module):

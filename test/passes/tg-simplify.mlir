@@ -25,3 +25,26 @@ func.func @keeps_ieee(%x: tensor<3xf32>) -> tensor<3xf32> {
   %0 = "tg.mul"(%x, %zeros) : (tensor<3xf32>, tensor<3xf32>) -> tensor<3xf32>
   return %0 : tensor<3xf32>
 }
+
+// A contraction over dimensions of size 1 (a batched outer product, from vmap of a gradient) is a
+// product of broadcasts, its operands reshaped into the result's order (batch, lhs, rhs); a transpose
+// where the order of their dimensions larger than 1 changes.
+// CHECK-LABEL: func.func @outer
+// CHECK-NOT: tg.dot_general
+// CHECK: %[[L:.*]] = "tg.reshape"(%arg0) {shape = array<i64: 4, 3, 1>}
+// CHECK: %[[LB:.*]] = "tg.broadcast_in_dim"(%[[L]]) {dims = array<i64: 0, 1, 2>, shape = array<i64: 4, 3, 5>}
+// CHECK: %[[R:.*]] = "tg.reshape"(%arg1) {shape = array<i64: 4, 1, 5>}
+// CHECK: %[[RB:.*]] = "tg.broadcast_in_dim"(%[[R]]) {dims = array<i64: 0, 1, 2>, shape = array<i64: 4, 3, 5>}
+// CHECK: "tg.mul"(%[[LB]], %[[RB]])
+// A contraction over a dimension larger than 1 stays.
+// CHECK: "tg.dot_general"(%arg0, %arg0)
+// No contracting dimensions, batch dimensions in another order: a transpose, then the product.
+// CHECK: %[[T:.*]] = "tg.transpose"(%arg2) {permutation = array<i64: 1, 0>}
+// CHECK: "tg.mul"(%[[T]], %[[T]]) : (tensor<6x2xf32>, tensor<6x2xf32>)
+func.func @outer(%a: tensor<4x1x3xf32>, %b: tensor<1x4x5xf32>, %c: tensor<2x6xf32>) -> (tensor<4x3x5xf32>, tensor<3x3xf32>, tensor<6x2xf32>) {
+  %0 = "tg.dot_general"(%a, %b) {lhs_batch = array<i64: 0>, lhs_contract = array<i64: 1>, rhs_batch = array<i64: 1>, rhs_contract = array<i64: 0>} : (tensor<4x1x3xf32>, tensor<1x4x5xf32>) -> tensor<4x3x5xf32>
+  %1 = "tg.dot_general"(%a, %a) {lhs_batch = array<i64: 1>, lhs_contract = array<i64: 0>, rhs_batch = array<i64: 1>, rhs_contract = array<i64: 0>} : (tensor<4x1x3xf32>, tensor<4x1x3xf32>) -> tensor<1x3x3xf32>
+  %2 = "tg.reshape"(%1) {shape = array<i64: 3, 3>} : (tensor<1x3x3xf32>) -> tensor<3x3xf32>
+  %3 = "tg.dot_general"(%c, %c) {lhs_batch = array<i64: 1, 0>, lhs_contract = array<i64>, rhs_batch = array<i64: 1, 0>, rhs_contract = array<i64>} : (tensor<2x6xf32>, tensor<2x6xf32>) -> tensor<6x2xf32>
+  return %0, %2, %3 : tensor<4x3x5xf32>, tensor<3x3xf32>, tensor<6x2xf32>
+}

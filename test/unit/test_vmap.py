@@ -276,3 +276,23 @@ def test_a_var_of_a_finished_trace_is_an_error():
     tg.trace(lambda x: kept.append(x) or x, [tg.f32[2]])
     with pytest.raises(tg.TGraphError, match="cannot be combined"):
         tg.trace(lambda y: y + kept[0], [tg.f32[2]])
+
+
+@pytest.mark.parametrize("lhs_shape, rhs_shape, contracting, batch", [
+    ((4, 1, 3), (1, 4, 5), ((1,), (0,)), ((0,), (1,))),     # batched outer product, rhs batch not first
+    ((3, 1), (1, 5), ((1,), (0,)), ((), ())),               # outer product as a contraction over 1
+    ((2, 6), (2, 6), ((), ()), ((1, 0), (1, 0))),           # batch dims in another order, nothing contracted
+    ((5, 1, 2, 1), (2, 1, 1, 3), ((1, 3), (2, 1)), ((2,), (0,))),  # two unit contractions, interleaved
+    ((3, 4), (4, 2), ((1,), (0,)), ((), ())),               # a real contraction: left as it is
+])
+def test_contractions_over_unit_dimensions_become_broadcast_products(lhs_shape, rhs_shape, contracting, batch):
+    """tg-simplify turns dot_generals that contract only dimensions of size 1 (the outer products
+    of per-example gradients) into products of broadcasts, with the same values."""
+    graph = tg.trace(lambda a, b: tg.dot_general(a, b, contracting, batch), [tg.f64[lhs_shape], tg.f64[rhs_shape]])
+    simplified = tg.autodiff.run_passes(graph, [], graph.name)
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal(lhs_shape), rng.standard_normal(rhs_shape)
+    np.testing.assert_allclose(simplified(a, b), graph(a, b), rtol=1e-15)
+    unit = all(lhs_shape[d] == 1 for d in contracting[0])
+    assert ('"tg.dot_general"' in simplified.ir()) != unit
+    np.testing.assert_allclose(tg.compile_out(simplified).forward(a, b), graph(a, b), rtol=1e-14)
