@@ -2,7 +2,8 @@
 
 The layers, each importing only those below it:
 
-    API         tgraph.graph, .ops, .nn, .interpreter, .autodiff, .batching, .compiled, .transforms, .custom, .tools
+    API         tgraph.graph, .ops, .nn, .interpreter, .autodiff, .batching, .compiled, .transforms, .custom,
+                .optim, .tools
     backends    tgraph.backends (cpu, cuda: one interface; the compilation cache)
     passes      tgraph.passes (one module per pass; pipelines as named stages)
     dialect     tgraph.dialect (one record per op)

@@ -64,6 +64,12 @@ def test_readme_compiled_example_runs(capsys):
     assert "(64, 10) output 0: max |compiled - interpreter|" in out and "linalg.generic and" in out
 
 
+def test_readme_optimizer_example_runs(capsys):
+    exec(compile(blocks("python")[8], "README.md", "exec"), {})
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("[ 1.  -2.   0.5] [0.3]"), out
+
+
 def test_readme_misuse_example_runs(capsys):
     exec(compile(blocks("python")[7], "README.md", "exec"), {})
     lines = capsys.readouterr().out.strip().splitlines()
@@ -72,5 +78,5 @@ def test_readme_misuse_example_runs(capsys):
 
 
 def test_readme_op_record_example_prints_what_is_shown(capsys):
-    exec(compile(blocks("python")[8], "README.md", "exec"), {})
+    exec(compile(blocks("python")[9], "README.md", "exec"), {})
     assert capsys.readouterr().out == blocks("text")[0]

@@ -1,0 +1,242 @@
+"""Optimizers with optax's interface: a transformation is `init(params) -> state` and
+`update(grads, state, params=None) -> (updates, state)`; `apply_updates(params, updates)` adds
+them. Parameters, gradients and states are pytrees (states are namedtuples, as optax's).
+
+Inside a traced function (Vars), the update is tg ops of the step being traced, so forward,
+backward and update compile into one function. On arrays, `update` runs through `@jit` (compiled
+once per signature) and `init` makes numpy zeros. Step counts are int32 scalars.
+
+The formulas are optax's: `sgd` (momentum as optax.trace, nesterov too), `adam` (bias-corrected,
+eps outside the square root), `adamw` (decoupled weight decay added to Adam's direction before
+the learning rate), `clip_by_global_norm`, `chain`, and learning rates that are numbers or
+schedules of the step count (`constant_schedule`, `linear_schedule`, `cosine_decay_schedule`,
+`warmup_cosine_decay_schedule`)."""
+
+import math
+from typing import Any, Callable, NamedTuple
+
+import numpy as np
+
+from . import ops
+from .compiled import jit
+from .graph import Var, current_trace
+from .support import pytrees
+from .support.errors import TGraphTypeError
+
+
+class GradientTransformation(NamedTuple):
+    init: Callable
+    update: Callable
+
+
+class EmptyState(NamedTuple):
+    pass
+
+
+class TraceState(NamedTuple):
+    trace: Any
+
+
+class ScaleByAdamState(NamedTuple):
+    count: Any
+    mu: Any
+    nu: Any
+
+
+class ScaleByScheduleState(NamedTuple):
+    count: Any
+
+
+# ----------------------------------------------------------------------------- Vars or arrays
+def _traced(*trees):
+    return current_trace() is not None and any(isinstance(leaf, Var) for tree in trees
+                                               for leaf in pytrees.tree_leaves(tree))
+
+
+def _zeros_like(tree):
+    return pytrees.tree_map(lambda x: ops.zeros_like(x) if isinstance(x, Var) else np.zeros_like(x), tree)
+
+
+def _count(params):
+    """A step count of 0: an int32 Var in the trace of `params`' Vars, else a numpy int32."""
+    leaves = [leaf for leaf in pytrees.tree_leaves(params) if isinstance(leaf, Var)]
+    if leaves:
+        return ops.constant(np.zeros((), np.int32), leaves[0])
+    return np.zeros((), np.int32)
+
+
+def _float(count, like):
+    """The count as a float of `like`'s dtype (a Var or array)."""
+    return count.astype(like.dtype)
+
+
+def _stateful(update):
+    """update(grads, state, params) on Vars as written; on arrays through @jit."""
+    compiled = jit(update)
+    compiled.__name__ = getattr(update, "__name__", "update")
+
+    def dispatch(grads, state, params=None):
+        if _traced(grads, state, params):
+            return update(grads, state, params)
+        return compiled(grads, state, params)
+    dispatch.__wrapped__ = update
+    return dispatch
+
+
+def _transformation(init, update):
+    return GradientTransformation(init, _stateful(update))
+
+
+# ----------------------------------------------------------------------------- schedules
+def _math(x):
+    """numpy for numbers and arrays, tgraph's ops for Vars."""
+    return ops if isinstance(x, Var) else np
+
+
+def constant_schedule(value):
+    return lambda count: value
+
+
+def linear_schedule(init_value, end_value, transition_steps, transition_begin=0):
+    """From init_value to end_value over transition_steps, after transition_begin steps."""
+    if transition_steps <= 0:
+        return constant_schedule(init_value)
+
+    def schedule(count):
+        m = _math(count)
+        steps = m.clip(count - transition_begin, 0, transition_steps)
+        return (init_value - end_value) * (1 - steps / transition_steps) + end_value
+    return schedule
+
+
+def cosine_decay_schedule(init_value, decay_steps, alpha=0.0, exponent=1.0):
+    """init_value * ((1 - alpha) * (0.5 (1 + cos(pi t / decay_steps)))^exponent + alpha), t capped."""
+    if decay_steps <= 0:
+        raise TGraphTypeError(f"cosine_decay_schedule: decay_steps must be positive, got {decay_steps}")
+
+    def schedule(count):
+        m = _math(count)
+        steps = m.minimum(count, decay_steps)
+        cosine = 0.5 * (1 + m.cos(math.pi * steps / decay_steps))
+        return init_value * ((1 - alpha) * cosine ** exponent + alpha)
+    return schedule
+
+
+def warmup_cosine_decay_schedule(init_value, peak_value, warmup_steps, decay_steps, end_value=0.0):
+    """Linear warmup from init_value to peak_value over warmup_steps, then cosine decay to end_value
+    at decay_steps (counted from the start, as optax's)."""
+    warmup = linear_schedule(init_value, peak_value, warmup_steps)
+    decay = cosine_decay_schedule(peak_value, max(decay_steps - warmup_steps, 1), alpha=end_value / peak_value)
+
+    def schedule(count):
+        return _math(count).where(count < warmup_steps, warmup(count), decay(count - warmup_steps))
+    return schedule
+
+
+# ----------------------------------------------------------------------------- transformations
+def scale_by_learning_rate(learning_rate):
+    """updates * -learning_rate; a schedule is called with the step count (its state)."""
+    if not callable(learning_rate):
+        return _transformation(lambda params: EmptyState(),
+                               lambda grads, state, params=None: (
+                                   pytrees.tree_map(lambda g: -learning_rate * g, grads), state))
+
+    def update(grads, state, params=None):
+        leaves = pytrees.tree_leaves(grads)
+        step = learning_rate(_float(state.count, leaves[0])) if leaves else 0.0
+        return pytrees.tree_map(lambda g: -step * g, grads), ScaleByScheduleState(state.count + 1)
+    return _transformation(lambda params: ScaleByScheduleState(_count(params)), update)
+
+
+def trace(decay, nesterov=False):
+    """Momentum (optax.trace): t = g + decay t; the update is t, or g + decay t with nesterov."""
+    def update(grads, state, params=None):
+        new = pytrees.tree_map(lambda g, t: g + decay * t, grads, state.trace)
+        out = pytrees.tree_map(lambda g, t: g + decay * t, grads, new) if nesterov else new
+        return out, TraceState(new)
+    return _transformation(lambda params: TraceState(_zeros_like(params)), update)
+
+
+def scale_by_adam(b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0):
+    def update(grads, state, params=None):
+        mu = pytrees.tree_map(lambda g, m: b1 * m + (1 - b1) * g, grads, state.mu)
+        nu = pytrees.tree_map(lambda g, v: b2 * v + (1 - b2) * g * g, grads, state.nu)
+        count = state.count + 1
+
+        def direction(m, v):
+            t = _float(count, m)
+            m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+            return m_hat / (_math(v_hat).sqrt(v_hat + eps_root) + eps)
+        return pytrees.tree_map(direction, mu, nu), ScaleByAdamState(count, mu, nu)
+    return _transformation(lambda params: ScaleByAdamState(_count(params), _zeros_like(params), _zeros_like(params)),
+                           update)
+
+
+def add_decayed_weights(weight_decay):
+    def update(grads, state, params=None):
+        if params is None:
+            raise TGraphTypeError("add_decayed_weights (adamw) needs params: call update(grads, state, params)")
+        return pytrees.tree_map(lambda g, p: g + weight_decay * p, grads, params), state
+    return _transformation(lambda params: EmptyState(), update)
+
+
+def global_norm(tree):
+    """sqrt of the sum of squares of every leaf."""
+    leaves = pytrees.tree_leaves(tree)
+    total = sum((ops.sum(x * x) if isinstance(x, Var) else np.sum(np.square(x))) for x in leaves)
+    return _math(total).sqrt(total)
+
+
+def clip_by_global_norm(max_norm):
+    """Scale the gradients by max_norm / their global norm where that norm exceeds max_norm."""
+    def update(grads, state, params=None):
+        norm = global_norm(grads)
+        m = _math(norm)
+        return pytrees.tree_map(lambda g: m.where(norm < max_norm, g, g / norm * max_norm), grads), state
+    return _transformation(lambda params: EmptyState(), update)
+
+
+def chain(*transformations):
+    """Apply each transformation's update to the previous one's updates; the state is the tuple of
+    their states."""
+    for k, t in enumerate(transformations):
+        if not isinstance(t, GradientTransformation):
+            raise TGraphTypeError(f"chain: argument {k} is {type(t).__name__}, not a GradientTransformation")
+
+    def init(params):
+        return tuple(t.init(params) for t in transformations)
+
+    def update(grads, state, params=None):
+        if not isinstance(state, tuple) or len(state) != len(transformations):
+            raise TGraphTypeError(f"chain of {len(transformations)} transformations got a state of "
+                                  f"{type(state).__name__}; pass the state its init returned")
+        states = []
+        for t, s in zip(transformations, state):
+            grads, s = t.update(grads, s, params)
+            states.append(s)
+        return grads, tuple(states)
+    return _transformation(init, update)
+
+
+# ----------------------------------------------------------------------------- optimizers
+def sgd(learning_rate, momentum=0.0, nesterov=False):
+    parts = ([trace(momentum, nesterov)] if momentum else []) + [scale_by_learning_rate(learning_rate)]
+    return chain(*parts)
+
+
+def adam(learning_rate, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0):
+    return chain(scale_by_adam(b1, b2, eps, eps_root), scale_by_learning_rate(learning_rate))
+
+
+def adamw(learning_rate, b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0, weight_decay=1e-4):
+    return chain(scale_by_adam(b1, b2, eps, eps_root), add_decayed_weights(weight_decay),
+                 scale_by_learning_rate(learning_rate))
+
+
+def apply_updates(params, updates):
+    """params + updates, leaf by leaf (Vars or arrays), keeping each parameter's dtype."""
+    def add(p, u):
+        if isinstance(p, Var) or isinstance(u, Var):
+            return p + u
+        return np.asarray(p + u, dtype=np.asarray(p).dtype)
+    return pytrees.tree_map(add, params, updates)
