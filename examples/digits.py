@@ -1,6 +1,7 @@
 """What the digits examples share: the data set that ships inside scikit-learn (8x8 images of
-handwritten digits, 1797 samples, no download), Adam, and a training loop around a compiled
-`value_and_grad` with a progress bar, a loss curve and the IR of every stage written out."""
+handwritten digits, 1797 samples, no download) and a training loop around one compiled train step
+(forward, backward and tg.optim.adam) with a progress bar, a loss curve and the IR of every stage
+written out."""
 
 import os
 import time
@@ -24,50 +25,38 @@ def load_digits(test_fraction=0.2, seed=0):
     return x_train, y_train, x_test, y_test
 
 
-class Adam:
-    def __init__(self, params, lr=1e-2, betas=(0.9, 0.999), eps=1e-8):
-        self.lr, self.betas, self.eps, self.t = lr, betas, eps, 0
-        self.m = [np.zeros_like(p) for p in params]
-        self.v = [np.zeros_like(p) for p in params]
-
-    def step(self, params, grads):
-        self.t += 1
-        b1, b2 = self.betas
-        for p, g, m, v in zip(params, grads, self.m, self.v):
-            m *= b1
-            m += (1 - b1) * g
-            v *= b2
-            v += (1 - b2) * g * g
-            p -= self.lr * (m / (1 - b1 ** self.t)) / (np.sqrt(v / (1 - b2 ** self.t)) + self.eps)
-
-
 def train(name, loss_fn, logits_fn, params, reshape, epochs, batch, lr, seed=0, quiet=False, target="cpu"):
-    """Minibatch Adam on the digits with a compiled value_and_grad; returns the test accuracy."""
+    """Minibatch Adam on the digits, each step one compiled function (forward, backward and the
+    tg.optim.adam update); returns the test accuracy."""
     from tqdm import tqdm
 
     x_train, y_train, x_test, y_test = load_digits()
     x_train, x_test = reshape(x_train), reshape(x_test)
-    param_specs = [tg.TensorSpec.of(p) for p in params]
+    optimizer = tg.optim.adam(lr)
+
+    @tg.jit(target=target)
+    def train_step(params, opt_state, x, labels):
+        value, grads = tg.value_and_grad(lambda ps: loss_fn(x, *ps, labels))(params)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return tg.optim.apply_updates(params, updates), opt_state, value
+
     start = time.perf_counter()
-    step = tg.compile_scalar(loss_fn, [tg.f32[(batch,) + x_train.shape[1:]], *param_specs, tg.i32[batch]],
-                             wrt=range(1, 1 + len(params)), target=target)
-    predict = tg.compile_out(logits_fn, [tg.f32[x_test.shape], *param_specs], target=target)
-    step.value_and_grad(x_train[:batch], *params, y_train[:batch])  # compile now, to time it apart
-    print(f"{name} ({target}): compiled value_and_grad in {time.perf_counter() - start:.2f} s "
+    opt_state = optimizer.init(params)
+    step = train_step.compiled(params, opt_state, x_train[:batch], y_train[:batch])  # compile now, to time it apart
+    predict = tg.compile_out(logits_fn, [tg.f32[x_test.shape], *[tg.TensorSpec.of(p) for p in params]], target=target)
+    print(f"{name} ({target}): compiled the train step in {time.perf_counter() - start:.2f} s "
           f"({len(x_train)} training and {len(x_test)} test images, batch {batch})")
 
     rng = np.random.default_rng(seed)
-    optimizer = Adam(params, lr=lr)
     losses = []
     for epoch in range(1, epochs + 1):
         order = rng.permutation(len(x_train))
         batches = [order[i:i + batch] for i in range(0, len(order) - batch + 1, batch)]  # static shapes: full batches
         bar = tqdm(batches, desc=f"epoch {epoch:2d}/{epochs}", leave=False, unit="batch", disable=quiet)
         for idx in bar:
-            loss, grads = step.value_and_grad(x_train[idx], *params, y_train[idx])
-            optimizer.step(params, [np.asarray(g) for g in grads[1:]])  # on the GPU: copied to the host
-            losses.append(loss)
-            bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+            params, opt_state, loss = train_step(params, opt_state, x_train[idx], y_train[idx])
+            losses.append(float(loss))  # on the GPU: parameters and state stay there, the loss is read back
+            bar.set_postfix(loss=f"{losses[-1]:.4f}", refresh=False)
         accuracy = float(np.mean(np.argmax(np.asarray(predict.forward(x_test, *params)), axis=1) == y_test))
         print(f"epoch {epoch:2d}/{epochs}  loss {np.mean(losses[-len(batches):]):.4f}  test accuracy {accuracy:.2%}")
     print(f"{name}: trained in {time.perf_counter() - start:.1f} s; test accuracy {accuracy:.2%}")
@@ -92,10 +81,11 @@ def save_outputs(name, step, losses):
     plt.close(fig)
     ir_dir = os.path.join(OUT, f"{name}_ir")
     os.makedirs(ir_dir, exist_ok=True)
+    stages = [stage for stage in stages if stage not in ("tangent", "adjoint")]  # the step is run forward only
     for stage in stages:
         with open(os.path.join(ir_dir, f"{stage}.mlir"), "w") as f:
-            f.write(step.ir(stage, entry="value_and_grad"))
+            f.write(step.ir(stage, entry="forward"))
     print(f"loss curve: {os.path.relpath(png)}")
-    print(f"IR of each stage of value_and_grad: {os.path.relpath(ir_dir)}/{{{','.join(stages)}}}.mlir")
-    print("  in Python: step.ir(stage, entry='value_and_grad') for stage in " + ", ".join(stages) + ";")
-    print("  step.pass_log('value_and_grad') gives the IR after every pass; TGRAPH_PRINT_IR_AFTER_ALL=1 prints it as it runs")
+    print(f"IR of each stage of the train step: {os.path.relpath(ir_dir)}/{{{','.join(stages)}}}.mlir")
+    print("  in Python: train_step.compiled(*args).ir(stage) for stage in " + ", ".join(stages) + ";")
+    print("  .pass_log('forward') gives the IR after every pass; TGRAPH_PRINT_IR_AFTER_ALL=1 prints it as it runs")

@@ -443,6 +443,16 @@ def test_newer_llvm_float_constants_are_rewritten_for_llvmlite():
         "%a = select i1 %c, float %x, float 0x7FF8000000000000", "%b = fadd double %y, 0xFFF0000000000000",
         "%h = fmul half %z, 0xHFE00", "%f = fmul float %w, 0x3FF0000000000000", "%s = fadd bfloat %v, 0xR7F80",
         "%n = fadd float %u, 0x7FF8000000000000"]
+    # decimals that are exact only in the constant's own type (0.1 as a float), next to doubles left alone
+    text = ("%m = fmul float %35, 1.000000e-01\n%d = call double @f(float %a, double 1.000000e-01)\n"
+            "%v = fadd <2 x float> %w, <float 2.500000e-01, float -3.000000e-01>\n%k = fmul half %z, 1.000000e-01\n")
+    assert _older_syntax(text).splitlines() == [
+        "%m = fmul float %35, 0x3FB99999A0000000", "%d = call double @f(float %a, double 1.000000e-01)",
+        "%v = fadd <2 x float> %w, <float 0x3FD0000000000000, float 0xBFD3333340000000>",
+        "%k = fmul half %z, 0xH2E66"]
+    import llvmlite.binding as llvm
+    llvm.parse_assembly("define float @f(float %x) {\n  %y = fmul float %x, 1.000000e-01\n  ret float %y\n}\n"
+                        .replace("1.000000e-01", _older_syntax("fmul float %x, 1.000000e-01").split(", ")[1].strip()))
 
 
 # ----------------------------------------------------------------------------- control flow

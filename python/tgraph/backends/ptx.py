@@ -15,6 +15,9 @@ import struct
 import subprocess
 import tempfile
 
+import ml_dtypes
+import numpy as np
+
 from ..support.errors import TGraphError
 from ..support.mlir import _load, ir
 
@@ -111,13 +114,38 @@ def _old_constant(token, float_type):
     return f"0x{bits | (1 << 63 if negative else 0):016X}"
 
 
+# It also writes a float, half or bfloat constant in decimal where the decimal reads back as the same
+# value of that type (`fmul float %x, 1.000000e-01`); llvmlite's parser reads decimals as doubles and
+# rejects one that is not exactly a float. Those become the hex of their value, as above.
+_DECIMAL_RE = re.compile(r"(?<=[\s,(<\[])([-+]?\d+\.\d+e[-+]?\d+)(?=[\s,)>\]]|$)")
+
+
+def _type_before(line, position):
+    """The float type named last before `position` (a constant's type in `fmul float %x, 0.1`)."""
+    types = _TYPE_RE.findall(line, 0, position)
+    return types[-1] if types else "double"
+
+
+def _old_decimal(token, float_type):
+    if float_type == "double":
+        return token
+    if float_type == "float":
+        value = float(np.float32(token))
+        return "0x%016X" % struct.unpack("<Q", struct.pack("<d", value))[0]
+    if float_type == "half":
+        return f"0xH{int(np.array(token, np.float16).view(np.uint16)):04X}"
+    return f"0xR{int(np.array(float(token), ml_dtypes.bfloat16).view(np.uint16)):04X}"
+
+
 def _older_syntax(text):
     lines = []
     for line in text.splitlines():
+        found = _TYPE_RE.search(line)
+        float_type = found[1] if found else "double"
         if "f0x" in line or "inf" in line or "nan" in line:
-            found = _TYPE_RE.search(line)
-            float_type = found[1] if found else "double"
             line = _TOKEN_RE.sub(lambda m: _old_constant(m[1], float_type), line)
+        if found and "e" in line:
+            line = _DECIMAL_RE.sub(lambda m: _old_decimal(m[1], _type_before(line, m.start())), line)
         lines.append(line)
     return "\n".join(lines) + "\n"
 
