@@ -111,3 +111,27 @@ def _example_loss(x, w1, b1, w2, b2, w3, b3, label):
 
 def per_example_grads(inputs):
     return _jit(jax.vmap(jax.grad(_example_loss, argnums=tuple(range(1, 7))), in_axes=(0,) + (None,) * 6 + (0,)), inputs)
+
+
+def mlp_train_step(inputs):
+    """jax.jit over value_and_grad and Adam written with jax.numpy as optax's (bias-corrected,
+    eps outside the square root)."""
+    from workloads import ADAM_LR
+    b1, b2, eps = 0.9, 0.999, 1e-8
+
+    def train_step(params, state, x, labels):
+        count, mu, nu = state
+        value, grads = jax.value_and_grad(lambda ps: mlp_loss(x, *ps, labels))(params)
+        mu = [b1 * m + (1 - b1) * g for m, g in zip(mu, grads)]
+        nu = [b2 * v + (1 - b2) * g * g for v, g in zip(nu, grads)]
+        count = count + 1
+        t = count.astype(jnp.float32)
+        new = [p - ADAM_LR * (m / (1 - b1 ** t)) / (jnp.sqrt(v / (1 - b2 ** t)) + eps)
+               for p, m, v in zip(params, mu, nu)]
+        return value, new, (count, mu, nu)
+
+    x, *params, labels = [jnp.asarray(a) for a in inputs]
+    state = (jnp.zeros((), jnp.int32), [jnp.zeros_like(p) for p in params], [jnp.zeros_like(p) for p in params])
+    step = jax.jit(train_step)
+    return lambda: jax.block_until_ready(step(params, state, x, labels)[:2])
+

@@ -156,3 +156,24 @@ def _per_example_grads(x, w1, b1, w2, b2, w3, b3, labels):
 
 def per_example_grads(inputs):
     return _call(_per_example_grads, inputs)
+
+
+def _adam_first_step(params, grads, lr, b1=0.9, b2=0.999, eps=1e-8):
+    """One Adam step from zero moments at count 0 (optax's formula, bias-corrected)."""
+    out = []
+    for p, g in zip(params, grads):
+        m, v = (1 - b1) * g, (1 - b2) * g * g
+        out.append(p - lr * (m / (1 - b1)) / (np.sqrt(v / (1 - b2)) + eps))
+    return out
+
+
+def mlp_train_step(inputs):
+    """The loss and the parameters after one Adam step (the gradients by hand, as above)."""
+    from workloads import ADAM_LR
+
+    def step(x, *rest):
+        params, labels = rest[:-1], rest[-1]
+        loss, grads = _mlp(x, *params, labels)
+        return loss, _adam_first_step(params, grads, ADAM_LR)
+    return _call(step, inputs)
+

@@ -105,3 +105,21 @@ def per_example_grads(inputs):
     """tgraph.vmap of tgraph.grad (the tg-batch pass over the adjoint), one compiled function."""
     per_example = tg.jit(tg.vmap(tg.grad(_example_loss, wrt=tuple(range(1, 7))), in_axes=(0,) + (None,) * 6 + (0,)))
     return lambda: per_example(*inputs)
+
+
+def mlp_train_step(inputs):
+    """@tg.jit over value_and_grad and tg.optim.adam's update: one compiled function per step."""
+    from workloads import ADAM_LR
+
+    optimizer = tg.optim.adam(ADAM_LR)
+
+    @tg.jit
+    def train_step(params, opt_state, x, labels):
+        value, grads = tg.value_and_grad(lambda ps: mlp_loss(x, *ps, labels))(params)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return value, tg.optim.apply_updates(params, updates), opt_state
+
+    x, *params, labels = inputs
+    state = optimizer.init(params)
+    return lambda: train_step(params, state, x, labels)[:2]
+

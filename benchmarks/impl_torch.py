@@ -132,3 +132,23 @@ def per_example_grads(inputs, compiled=False):
     per_example = torch.func.vmap(torch.func.grad(_example_loss, argnums=tuple(range(1, 7))),
                                   in_dims=(0,) + (None,) * 6 + (0,))
     return _call(per_example, inputs, compiled)
+
+
+def mlp_train_step(inputs, compiled=False):
+    """loss.backward(); opt.step() with torch.optim.Adam (foreach, its default on the CPU); each
+    call trains one more step on the same batch (the first call's result is checked)."""
+    from workloads import ADAM_LR
+
+    loss = _maybe_compile(mlp_loss, compiled)
+    x, *params, labels = _tensors([a.copy() if a.dtype.kind == "f" else a for a in inputs])
+    params = [p.requires_grad_() for p in params]
+    optimizer = torch.optim.Adam(params, lr=ADAM_LR, betas=(0.9, 0.999), eps=1e-8)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        value = loss(x, *params, labels)
+        value.backward()
+        optimizer.step()
+        return value.detach(), [p.detach() for p in params]
+    return step
+

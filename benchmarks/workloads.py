@@ -88,6 +88,7 @@ MLP_FORMULA = ("matmuls only, 2*M*N*K each, B=256: forward 2B(784*512 + 512*512 
 CNN_FORMULA = ("2*N*H*W*O*C*9 per conv (N=64): conv1 (28x28, 1->32) forward and weight gradient; conv2 (14x14, "
                "32->64) forward, weight and input gradients; linear 3136->10 likewise")
 SHEET = ROWS * COLS * 4  # bytes of one 4096x1024 f32 array
+ADAM_LR = 1e-3  # mlp_train_step: Adam (b1 0.9, b2 0.999, eps 1e-8) from its initial state, one step
 
 WORKLOADS = [
     Workload("mlp_value_and_grad", "MLP 784-512-512-10 value_and_grad, batch 256", "mlp_value_and_grad",
@@ -109,6 +110,8 @@ WORKLOADS = [
              formula="2*B*H*H per step for h W, dh W^T and h^T dh; 2*B*I*H per step for x U and dU (T=1000)"),
     Workload("rnn_value_and_grad_checkpoint", f"the same, checkpoint={RNN_CHECKPOINT} (tgraph only)",
              "rnn_value_and_grad_checkpoint", rnn_inputs, _rnn_flops(), "GFLOP/s", reference="rnn_value_and_grad"),
+    Workload("mlp_train_step", f"MLP train step: value_and_grad and Adam (lr {ADAM_LR:g}), one compiled function",
+             "mlp_train_step", mlp_inputs, MLP_FLOPS, "GFLOP/s", formula=MLP_FORMULA),
     Workload("per_example_grads", "per-example gradients of the MLP, vmap(grad), batch 256", "per_example_grads",
              mlp_inputs, MLP_FLOPS, "GFLOP/s", formula=MLP_FORMULA),
     Workload("small_call", "per-call overhead, x*y + 1 on 4 elements", "small_call",

@@ -111,3 +111,18 @@ def test_checkpoint_memory_runs_in_process_and_reports(monkeypatch):
     assert "peak memory of one call" in text and "MLP: checkpoint per 2 layers, nothing saved" in text
     assert f"{found['keep']['static_peak_bytes'] / 2**20:.1f} MiB" in text
     assert "| tgraph's static peak |" in report.markdown(results)
+
+
+def test_train_step_row_checks_tgraph_against_numpy_adam():
+    """mlp_train_step: tgraph's one-function step (value_and_grad and tg.optim.adam) gives the loss
+    and the parameters after one Adam step of the numpy reference."""
+    import impl_numpy
+    import impl_tgraph
+    import measure
+    from workloads import BY_NAME
+
+    _, cells = measure.prepare(BY_NAME["mlp_train_step"], ["tgraph", "numpy"],
+                               {"tgraph": impl_tgraph, "numpy": impl_numpy}, 0)
+    assert cells["tgraph"]["status"] == "ok" and cells["tgraph"]["check_ok"], cells
+    # Adam's first step is g / (|g| + eps): f32 rounding of tiny gradients shows, in numpy's f32 as in tgraph
+    assert cells["tgraph"]["check_error"] <= 10 * cells["numpy"]["check_error"]
