@@ -65,6 +65,25 @@ def _count(params):
     return np.zeros((), np.int32)
 
 
+def _check_state(state, kind, who):
+    if not isinstance(state, kind):
+        raise TGraphTypeError(f"{who} got a state of {type(state).__name__}, not {kind.__name__}: pass the state "
+                              f"its init returned")
+
+
+def _check_like(grads, reference, who):
+    """grads must have the structure and leaf shapes of `reference` (a tree made from the params)."""
+    paths, leaves, found = pytrees.flatten_with_paths(grads)
+    want_leaves, want = pytrees.tree_leaves(reference), pytrees.structure(reference)
+    if found != want:
+        raise TGraphTypeError(f"{who}: the gradients have the structure {found}, but the parameters its state was "
+                              f"made from have {want}")
+    for path, g, r in zip(paths, leaves, want_leaves):
+        if np.shape(g) != np.shape(r):
+            raise TGraphTypeError(f"{who}: the gradient at {pytrees.path_text(path) or 'the root'} has shape "
+                                  f"{tuple(np.shape(g))}, but its parameter has {tuple(np.shape(r))}")
+
+
 def _float(count, like):
     """The count as a float of `like`'s dtype (a Var or array)."""
     return count.astype(like.dtype)
@@ -142,6 +161,7 @@ def scale_by_learning_rate(learning_rate):
                                    pytrees.tree_map(lambda g: -learning_rate * g, grads), state))
 
     def update(grads, state, params=None):
+        _check_state(state, ScaleByScheduleState, "a learning-rate schedule")
         leaves = pytrees.tree_leaves(grads)
         step = learning_rate(_float(state.count, leaves[0])) if leaves else 0.0
         return pytrees.tree_map(lambda g: -step * g, grads), ScaleByScheduleState(state.count + 1)
@@ -151,6 +171,8 @@ def scale_by_learning_rate(learning_rate):
 def trace(decay, nesterov=False):
     """Momentum (optax.trace): t = g + decay t; the update is t, or g + decay t with nesterov."""
     def update(grads, state, params=None):
+        _check_state(state, TraceState, "momentum (optim.trace)")
+        _check_like(grads, state.trace, "momentum (optim.trace)")
         new = pytrees.tree_map(lambda g, t: g + decay * t, grads, state.trace)
         out = pytrees.tree_map(lambda g, t: g + decay * t, grads, new) if nesterov else new
         return out, TraceState(new)
@@ -159,6 +181,8 @@ def trace(decay, nesterov=False):
 
 def scale_by_adam(b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0):
     def update(grads, state, params=None):
+        _check_state(state, ScaleByAdamState, "adam")
+        _check_like(grads, state.mu, "adam")
         mu = pytrees.tree_map(lambda g, m: b1 * m + (1 - b1) * g, grads, state.mu)
         nu = pytrees.tree_map(lambda g, v: b2 * v + (1 - b2) * g * g, grads, state.nu)
         count = state.count + 1
@@ -176,6 +200,7 @@ def add_decayed_weights(weight_decay):
     def update(grads, state, params=None):
         if params is None:
             raise TGraphTypeError("add_decayed_weights (adamw) needs params: call update(grads, state, params)")
+        _check_like(grads, params, "add_decayed_weights (adamw)")
         return pytrees.tree_map(lambda g, p: g + weight_decay * p, grads, params), state
     return _transformation(lambda params: EmptyState(), update)
 

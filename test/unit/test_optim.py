@@ -208,3 +208,11 @@ def test_misuse_is_a_clear_error():
         optim.adam(0.1).update(params, {})
     with pytest.raises(tg.TGraphError, match="decay_steps must be positive"):
         optim.cosine_decay_schedule(0.1, 0)
+    p = {"w": np.ones(2), "b": np.zeros(3)}
+    adam = optim.adam(0.1)
+    with pytest.raises(tg.TGraphError, match=r"adam: the gradients have the structure PyTreeSpec\(\{'w': \*\}\)"):
+        adam.update({"w": np.ones(2)}, adam.init(p), p)
+    with pytest.raises(tg.TGraphError, match=r"adam: the gradient at \['w'\] has shape \(3,\), but its parameter has \(2,\)"):
+        adam.update({"w": np.ones(3), "b": np.zeros(3)}, adam.init(p), p)
+    with pytest.raises(tg.TGraphError, match="adam got a state of TraceState, not ScaleByAdamState"):
+        adam.update(p, optim.sgd(0.1, 0.9).init(p), p)
