@@ -27,11 +27,12 @@ def to_linalg(fuse_chains, dynamic_offsets=True):
             "linalg-fuse-elementwise-ops")
 
 
-def bufferize(deallocate):
+def bufferize(deallocate, after_one_shot=()):
     """Tensors -> buffers, results as out-parameters (the caller passes fresh output buffers, so
     results never alias inputs or constants); with `deallocate`, intermediate buffers are freed."""
     # A loop whose next carry could not be written in place (tg-loop-carries-in-place) copies it.
     return ("one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map allow-return-allocs-from-loops}",
+            *after_one_shot,
             "buffer-results-to-out-params{hoist-static-allocs=true modify-public-functions=true}",
             *(["buffer-deallocation-pipeline"] if deallocate else []),
             "convert-bufferization-to-memref",

@@ -16,13 +16,20 @@ from ..stages import Stage, bufferize, llvm_lowering, pipeline_text, to_linalg
 from .common import vector_width_option
 
 
-def cpu_stages(threads=1, codegen=True, vector_width=0, count_allocations=False):
+def cpu_stages(threads=1, codegen=True, vector_width=0, count_allocations=False, donate_func="", donate=""):
     """The one place the CPU pipeline is spelled out: tg -> linalg, fusion, the codegen strategy
     (tiling, vectorization, threads: tg-cpu-codegen), bufferization, then loops and vectors to LLVM.
     With threads > 1, scf.forall loops become OpenMP parallel loops (the JIT needs an OpenMP runtime).
     `vector_width` (f32 lanes; 0: the host's, or TGRAPH_VECTOR_WIDTH): below the host's, LLVM is
     also kept to the instruction set of a CPU with that width (tg-limit-vector-isa).
-    `count_allocations`: compiled code counts its allocations in a global (tests read it)."""
+    `count_allocations`: compiled code counts its allocations in a global (tests read it).
+    `donate` ("argument:result,..."): those results of @donate_func are computed into the donated
+    arguments' buffers (tg-donate-results) and leave the function (jit's donate_argnums)."""
+    # Not yet eliminate-empty-tensors after it (which would compute the results in place): with the
+    # codegen's tiled loops, One-Shot Bufferize then fails on their iter_args (a RaW conflict), so a
+    # donated result is computed apart and copied into its argument at the end.
+    donating = [f"tg-donate-results{{func={donate_func} pairs={donate}}}"] if donate else []
+    dropping = [f"tg-drop-donated-results{{func={donate_func} pairs={donate}}}"] if donate else []
     parallel = threads > 1
     target = CpuTarget.host(threads, vector_width)
     width = target.vector_width
@@ -43,8 +50,9 @@ def cpu_stages(threads=1, codegen=True, vector_width=0, count_allocations=False)
             "tg-loop-carries-in-place",
             "tg-branch-results-in-place",
             "func.func(llvm-request-c-wrappers)",
-            "tg-distinct-results")),
-        Stage("bufferized", bufferize(deallocate=True)),
+            "tg-distinct-results",
+            *donating)),
+        Stage("bufferized", bufferize(deallocate=True, after_one_shot=dropping)),
         Stage("llvm", (
             "tg-record-allocations{count=true}" if count_allocations else "tg-record-allocations",
             "tg-strided-copy-to-linalg",
@@ -69,9 +77,13 @@ class CpuPipeline(ModulePass):
     threads: int = dataclasses.field(default=1, metadata={"help": "threads for parallel loops (OpenMP when > 1)", "min": 1})
     codegen: bool = dataclasses.field(default=True, metadata={"help": "tile and vectorize (false: plain loops)"})
     vector_width: int = vector_width_option()
+    donate_func: str = dataclasses.field(default="", metadata={"help": "the function whose arguments are donated"})
+    donate: str = dataclasses.field(default="", metadata={
+        "help": "argument:result pairs computed into the donated arguments' buffers (comma-separated)"})
 
     def stages(self):
-        return cpu_stages(self.threads, self.codegen, self.vector_width)
+        return cpu_stages(self.threads, self.codegen, self.vector_width, donate_func=self.donate_func,
+                          donate=self.donate)
 
     def pipeline(self):
         return pipeline_text(self.stages())

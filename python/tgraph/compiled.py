@@ -89,9 +89,10 @@ class Compiled:
     compiled entry points, argument checks and the IR of every stage."""
 
     def __init__(self, fn, input_specs=None, wrt=None, eager=False, dump_ir=None, target="cpu", name=None,
-                 names_from=None):
+                 names_from=None, donate=()):
         self.backend = backends.get(target)
         self.target = target
+        self.donate = tuple(donate)  # (input leaf, output leaf) pairs of the forward entry (jit's donate_argnums)
         if isinstance(fn, Graph):
             self.graph = fn
         else:
@@ -147,13 +148,20 @@ class Compiled:
                     self._entries[entry] = exe
         return exe
 
+    def _donated(self, entry):
+        return self.donate if entry == "forward" else ()
+
     def _compile(self, entry, log=None):
         graph = self._entry_graph(entry)
+        if self._donated(entry):
+            return self.backend.compile(graph.module, graph.name, log=log, donate=self._donated(entry))
         return self.backend.compile(graph.module, graph.name, log=log)
 
     def _cached_or_compiled(self, entry):
         """From the on-disk cache (keyed by the graph, before differentiation), else compiled and stored."""
-        digest = cache.key(self.graph.ir(), entry, self.wrt, self.backend.cache_options())
+        options = self.backend.cache_options() + ([["donate", [list(p) for p in self.donate]]]
+                                                  if self._donated(entry) else [])
+        digest = cache.key(self.graph.ir(), entry, self.wrt, options)
         exe = self.backend.load_cached(digest)
         if exe is None:
             exe = self._compile(entry)
@@ -467,12 +475,15 @@ class jit:
     """`@tgraph.jit`: input specs come from the first call's arrays; one compilation per distinct
     signature of shapes and dtypes, cached (as jax.jit). `.grad`, `.value_and_grad`, `.jvp` and
     `.vjp` run the derivative entry points at the same signature. `@jit(wrt=[0])` chooses the
-    differentiated arguments (default: every floating-point one)."""
+    differentiated arguments (default: every floating-point one). `donate_argnums` (CPU): the
+    arrays of those arguments are reused as the outputs of the same shape and dtype (JAX's rule):
+    the call writes the results into them and returns them."""
 
-    def __init__(self, fn=None, *, wrt=None, target="cpu"):
+    def __init__(self, fn=None, *, wrt=None, target="cpu", donate_argnums=()):
         if fn is not None and not callable(fn):
             raise TGraphTypeError(f"jit needs a function, got {type(fn).__name__}")
         self.fn, self.wrt, self.target = fn, wrt, target
+        self.donate_argnums = _donate_argnums(donate_argnums, target)
         self._cache = {}
         self._lock = threading.Lock()
         if fn is not None:
@@ -483,13 +494,16 @@ class jit:
     def __call__(self, *args):
         if self.fn is None:  # @jit(wrt=...) used as a decorator factory
             (fn,) = args
-            return jit(fn, wrt=self.wrt, target=self.target)
+            return jit(fn, wrt=self.wrt, target=self.target, donate_argnums=self.donate_argnums)
         return self._call(*args)
 
     @user_facing
     def _call(self, *args):
         compiled = self.compiled(*args)
-        return compiled.results(compiled.run("forward", compiled._inputs(self.__name__, args)))
+        inputs = compiled._inputs(self.__name__, args)
+        if compiled.donate:
+            _check_donated_apart(inputs, compiled.donate, self.__name__)
+        return compiled.results(compiled.run("forward", inputs))
 
     @user_facing
     def compiled(self, *args):
@@ -505,7 +519,8 @@ class jit:
                     graph = trace(self.fn, pytrees.unflatten(tree, specs[1]), name=getattr(self.fn, "__name__", None))
                     outs = graph.output_specs
                     kind = CompiledScalar if len(outs) == 1 and outs[0].shape == () and is_float(outs[0].dtype) else CompiledOut
-                    compiled = kind(graph, wrt=self.wrt, target=self.target, names_from=self.fn)
+                    donate = _donation_pairs(paths, graph, self.donate_argnums)
+                    compiled = kind(graph, wrt=self.wrt, target=self.target, names_from=self.fn, donate=donate)
                     self._cache[specs] = compiled
         return compiled
 
@@ -541,6 +556,42 @@ class jit:
     def vjp(self, xs, seed):
         """Gradients of <seed, f(xs)>, one per argument (None where not differentiated)."""
         return self.compiled(*xs)._vjp("vjp", xs, seed)
+
+
+def _donate_argnums(donate_argnums, target):
+    nums = (donate_argnums,) if isinstance(donate_argnums, int) else tuple(donate_argnums)
+    if not all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in nums):
+        raise TGraphTypeError(f"jit: donate_argnums={donate_argnums!r}: give argument indices")
+    if nums and not backends.get(target).donates:
+        raise TGraphError(f"jit: donate_argnums is not implemented for target={target!r} yet (it is for 'cpu')")
+    return nums
+
+
+def _donation_pairs(paths, graph, donate_argnums):
+    """(input leaf, output leaf) pairs: each leaf of a donated argument gives its array to the first
+    output not yet taken with the same shape and dtype (JAX's rule); leaves without one keep theirs."""
+    if not donate_argnums:
+        return ()
+    taken, pairs = set(), []
+    outputs = graph.output_specs
+    for leaf, path in enumerate(paths):
+        if path[0] not in donate_argnums:
+            continue
+        spec = graph.input_specs[leaf]
+        match = next((k for k, out in enumerate(outputs) if k not in taken and out == spec), None)
+        if match is not None:
+            taken.add(match)
+            pairs.append((leaf, match))
+    return tuple(pairs)
+
+
+def _check_donated_apart(inputs, donate, where):
+    """A donated array is written by the call: it must share memory with no other input."""
+    for leaf, _ in donate:
+        for other, array in enumerate(inputs):
+            if other != leaf and np.shares_memory(inputs[leaf], array):
+                raise TGraphError(f"{where}: input {leaf} is donated (donate_argnums) but shares its memory with "
+                                  f"input {other}; pass a copy, or do not donate it")
 
 
 def _spec_of_argument(a, where):

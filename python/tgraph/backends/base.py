@@ -10,9 +10,13 @@ class Backend:
     stages = ()
     artifacts = {}
 
-    def compile(self, module, name, log=None):
+    donates = False  # whether compile takes `donate`: (argument, result) pairs whose buffers are shared
+
+    def compile(self, module, name, log=None, donate=()):
         """An executable for @name of `module` (a Graph or an ir.Module); `log(stage, pass,
-        module operation)` after every pass when given (the pipeline then runs pass by pass)."""
+        module operation)` after every pass when given (the pipeline then runs pass by pass).
+        `donate`: (argument, result) pairs, result computed into the argument's array (jit's
+        donate_argnums), where the backend `donates`."""
         raise NotImplementedError
 
     def conform(self, arrays, specs, where, what, names=None):

@@ -197,27 +197,34 @@ class CpuExecutable:
     stages."""
 
     @user_facing
-    def __init__(self, module, func_name=None, log=None, threads=None, pipeline=None):
+    def __init__(self, module, func_name=None, log=None, threads=None, pipeline=None, donate=()):
         with dialect.context():
             self._module, self.name, self.input_specs, self.output_specs = parse_entry(
                 module, func_name, "CpuExecutable", "the CPU")
             target = host_target(threads)
             self.threads, self.vector_width = target.threads, target.vector_width
             self.loaded_from = None
+            self.donated = tuple(tuple(pair) for pair in donate)
             keep_freed_memory()
             f16_runtime()
-            self._compile(log, pipeline or CpuPipeline(threads=self.threads, vector_width=self.vector_width).stages())
+            donated = ",".join(f"{i}:{k}" for i, k in self.donated)
+            self._compile(log, pipeline or CpuPipeline(threads=self.threads, vector_width=self.vector_width,
+                                                       donate_func=SYMBOL_PREFIX + self.name, donate=donated).stages())
         self._ready()
 
     def _ready(self):
-        self._output_layout = [(s.shape, s.np_dtype) for s in self.output_specs]
+        """Output k of a donated pair (i, k) is input i's array, written by the code: no buffer of its own."""
+        self._donated_outputs = dict((k, i) for i, k in self.donated)
+        self._output_layout = [(s.shape, s.np_dtype) for k, s in enumerate(self.output_specs)
+                               if k not in self._donated_outputs]
         self._local = threading.local()
 
     @classmethod
-    def load(cls, library, name, input_specs, output_specs, threads, allocations=(0, 0)):
+    def load(cls, library, name, input_specs, output_specs, threads, allocations=(0, 0), donated=()):
         """A CpuExecutable over a shared library written by `save` (no MLIR work at all)."""
         self = cls.__new__(cls)
         self.name, self.input_specs, self.output_specs, self.threads = name, input_specs, output_specs, threads
+        self.donated = tuple(tuple(pair) for pair in donated)
         self.allocations = tuple(allocations)
         if threads > 1 and not openmp_runtime():
             raise OSError("the library needs an OpenMP runtime, and none is loaded")
@@ -269,7 +276,8 @@ class CpuExecutable:
         argument array pointing at them: a call only writes the data pointers."""
         state = getattr(self._local, "state", None)
         if state is None:
-            descriptors = [_descriptor(s) for s in self.input_specs + self.output_specs]
+            outputs = [s for k, s in enumerate(self.output_specs) if k not in self._donated_outputs]
+            descriptors = [_descriptor(s) for s in self.input_specs + outputs]
             pointers = [ctypes.pointer(d) for d in descriptors]
             packed = (ctypes.c_void_p * len(pointers))(*[ctypes.addressof(p) for p in pointers])
             state = self._local.state = (descriptors, pointers, packed)
@@ -284,6 +292,10 @@ class CpuExecutable:
         for d, a in zip(descriptors, inputs + outputs):
             d.allocated = d.aligned = _address(a)
         self._entry(packed)
+        if self._donated_outputs:  # donated inputs hold their outputs now
+            fresh = iter(outputs)
+            return [inputs[self._donated_outputs[k]] if k in self._donated_outputs else next(fresh)
+                    for k in range(len(self.output_specs))]
         return outputs
 
     def __repr__(self):
@@ -302,9 +314,10 @@ class CpuBackend(Backend):
 
     name = "cpu"
     stages = ("linalg", "vector", "bufferized", "llvm")
+    donates = True
 
-    def compile(self, module, name, log=None):
-        return CpuExecutable(module, name, log=log)
+    def compile(self, module, name, log=None, donate=()):
+        return CpuExecutable(module, name, log=log, donate=donate)
 
     def conform(self, arrays, specs, where, what, names=None):
         return conform(arrays, specs, where, what, names)
@@ -320,7 +333,7 @@ class CpuBackend(Backend):
         library, info = entry
         try:
             return CpuExecutable.load(library, info["name"], _specs(info["inputs"]), _specs(info["outputs"]),
-                                      info["threads"], info["allocations"])
+                                      info["threads"], info["allocations"], info.get("donated", ()))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             cache.discard_library(digest)
             return None
@@ -328,6 +341,7 @@ class CpuBackend(Backend):
     def store_cached(self, digest, executable):
         cache.store_library(digest, executable.save, {
             "name": executable.name, "threads": executable.threads, "allocations": list(executable.allocations),
+            "donated": [list(pair) for pair in executable.donated],
             "inputs": [[s.shape, s.dtype] for s in executable.input_specs],
             "outputs": [[s.shape, s.dtype] for s in executable.output_specs]})
 

@@ -554,8 +554,8 @@ class CudaBackend(Backend):
     stages = ("linalg", "bufferized", "gpu", "nvvm", "llvm", "ptx")
     artifacts = {"llvm": "llvm_ir", "ptx": "ptx"}
 
-    def compile(self, module, name, log=None):
-        return CudaExecutable(module, name, log=log)
+    def compile(self, module, name, log=None, donate=()):
+        return CudaExecutable(module, name, log=log)  # never asked to donate (donates is False)
 
     def conform(self, arrays, specs, where, what, names=None):
         return conform_device(arrays, specs, where, what, names)
