@@ -1,4 +1,4 @@
-// RUN: tgraph-opt %s --pass-pipeline='builtin.module(tg-donate-results{func=step pairs=0:1})' | filecheck %s
+// RUN: tgraph-opt %s --pass-pipeline='builtin.module(tg-donate-results{func=step pairs=0:1}, tg-donate-results{func=tiled pairs=0:0}, tg-donate-results{func=overlapping pairs=0:0})' | filecheck %s
 
 // Result 1 is returned through argument 0, which becomes writable; result 0 is left alone.
 // CHECK-LABEL: func.func @step(%arg0: tensor<4xf32> {bufferization.writable = true}, %arg1: tensor<4xf32>)
@@ -19,4 +19,54 @@ func.func @step(%p: tensor<4xf32>, %g: tensor<4xf32>) -> (tensor<f32>, tensor<4x
     linalg.yield %s : f32
   } -> tensor<4xf32>
   return %sum, %n : tensor<f32>, tensor<4xf32>
+}
+
+// A loop over disjoint tiles (the codegen's tiled elementwise update) that reads the argument only
+// at the tile it writes: it starts from the argument and reads the tile from its own tensor, so it
+// bufferizes in place (no materialize_in_destination, no copy).
+// CHECK-LABEL: func.func @tiled(%arg0: tensor<256xf64> {bufferization.writable = true}, %arg1: tensor<256xf64>)
+// CHECK: scf.for %[[I:.*]] = {{.*}} iter_args(%[[ACC:.*]] = %arg0)
+// CHECK: tensor.extract_slice %arg1[%[[I]]]
+// CHECK: tensor.extract_slice %[[ACC]][%[[I]]]
+// CHECK-NOT: materialize_in_destination
+// CHECK: return
+func.func @tiled(%b: tensor<256xf64>, %g: tensor<256xf64>) -> tensor<256xf64> {
+  %c0 = arith.constant 0 : index
+  %c64 = arith.constant 64 : index
+  %c256 = arith.constant 256 : index
+  %cst = arith.constant 0.0 : f64
+  %e = tensor.empty() : tensor<256xf64>
+  %r = scf.for %i = %c0 to %c256 step %c64 iter_args(%acc = %e) -> (tensor<256xf64>) {
+    %gs = tensor.extract_slice %g[%i] [64] [1] : tensor<256xf64> to tensor<64xf64>
+    %bs = tensor.extract_slice %b[%i] [64] [1] : tensor<256xf64> to tensor<64xf64>
+    %os = tensor.extract_slice %acc[%i] [64] [1] : tensor<256xf64> to tensor<64xf64>
+    %v1 = vector.transfer_read %gs[%c0], %cst {in_bounds = [true]} : tensor<64xf64>, vector<64xf64>
+    %v2 = vector.transfer_read %bs[%c0], %cst {in_bounds = [true]} : tensor<64xf64>, vector<64xf64>
+    %s = arith.addf %v1, %v2 : vector<64xf64>
+    %w = vector.transfer_write %s, %os[%c0] {in_bounds = [true]} : vector<64xf64>, tensor<64xf64>
+    %ins = tensor.insert_slice %w into %acc[%i] [64] [1] : tensor<64xf64> into tensor<256xf64>
+    scf.yield %ins : tensor<256xf64>
+  }
+  return %r : tensor<256xf64>
+}
+
+// Tiles that overlap (a step smaller than the tile) are not provably disjoint: copied instead.
+// CHECK-LABEL: func.func @overlapping
+// CHECK: iter_args(%{{.*}} = %{{[0-9]+}})
+// CHECK: bufferization.materialize_in_destination
+func.func @overlapping(%b: tensor<256xf64>, %g: tensor<256xf64>) -> tensor<256xf64> {
+  %c0 = arith.constant 0 : index
+  %c32 = arith.constant 32 : index
+  %c192 = arith.constant 192 : index
+  %cst = arith.constant 0.0 : f64
+  %e = tensor.empty() : tensor<256xf64>
+  %r = scf.for %i = %c0 to %c192 step %c32 iter_args(%acc = %e) -> (tensor<256xf64>) {
+    %bs = tensor.extract_slice %b[%i] [64] [1] : tensor<256xf64> to tensor<64xf64>
+    %os = tensor.extract_slice %acc[%i] [64] [1] : tensor<256xf64> to tensor<64xf64>
+    %v2 = vector.transfer_read %bs[%c0], %cst {in_bounds = [true]} : tensor<64xf64>, vector<64xf64>
+    %w = vector.transfer_write %v2, %os[%c0] {in_bounds = [true]} : vector<64xf64>, tensor<64xf64>
+    %ins = tensor.insert_slice %w into %acc[%i] [64] [1] : tensor<64xf64> into tensor<256xf64>
+    scf.yield %ins : tensor<256xf64>
+  }
+  return %r : tensor<256xf64>
 }
