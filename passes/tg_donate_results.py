@@ -122,6 +122,81 @@ def _tile_is_disjoint(insert, nest):
     return True
 
 
+_SAME_TILE = ("static_offsets", "static_sizes", "static_strides")
+
+
+def _same_tile(read, write, write_offsets):
+    """Whether extract_slice `read` takes exactly the tile that `write` (an insert) writes."""
+    return (read.name == "tensor.extract_slice" and list(read.operands)[1:] == write_offsets
+            and all(str(read.attributes[a]) == str(write.attributes[a]) for a in _SAME_TILE))
+
+
+def _reads_own_tiles(loop, source):
+    """A loop nest over disjoint tiles whose only reads of `source` are the tiles it writes, made to
+    read them from its own tensor instead (they are not yet overwritten there); whether it was."""
+    nest = _loop_nest(loop)
+    if not nest:
+        return False
+    inner, carried = nest[-1]
+    insert = _op(list(inner.regions[0].blocks[0].operations)[-1].operands[0])
+    if insert is None or insert.name != "tensor.insert_slice" or insert.operands[1] != carried \
+            or not _tile_is_disjoint(insert, nest):
+        return False
+    reads = _uses_inside(source, loop)
+    if not all(read.parent == inner and _same_tile(read, insert, list(insert.operands)[2:]) for read in reads):
+        return False
+    for read in reads:
+        read.operands[0] = carried
+    return True
+
+
+def _thread_blocks_are_disjoint(forall, insert):
+    """A 1-D scf.forall whose thread t writes rows [t * S, (t + 1) * S) (S the block's size) of
+    the shared tensor, and whole other dimensions."""
+    block = forall.regions[0].blocks[0]
+    offsets = list(insert.operands)[2:]
+    static_offsets = list(ir.DenseI64ArrayAttr(insert.attributes["static_offsets"]))
+    sizes = list(ir.DenseI64ArrayAttr(insert.attributes["static_sizes"]))
+    shape = ir.RankedTensorType(insert.operands[1].type).shape
+    if len(block.arguments) != 2 or len(offsets) != 1 or static_offsets[0] != ir.ShapedType.get_dynamic_size():
+        return False
+    if any(o != 0 or sz != n for o, sz, n in zip(static_offsets[1:], sizes[1:], shape[1:])):
+        return False
+    apply = _op(offsets[0])
+    return (apply is not None and apply.name == "affine.apply" and list(apply.operands) == [block.arguments[0]]
+            and str(ir.AffineMapAttr(apply.attributes["map"])).replace(" ", "") == f"affine_map<(d0)->(d0*{sizes[0]})>")
+
+
+def _forall_in_place(forall, destination):
+    """Threads each own a block of rows (scf.forall), and a loop nest in each block as above:
+    the shared tensor starts from the argument, and each block reads its own tiles."""
+    if len(forall.results) != 1:
+        return False
+    init = _op(forall.operands[len(forall.operands) - 1])
+    block = forall.regions[0].blocks[0]
+    shared = block.arguments[-1]
+    terminator = list(block.operations)[-1]
+    inserts = list(terminator.regions[0].blocks[0].operations)
+    if init is None or init.name != "tensor.empty" or len(inserts) != 1:
+        return False
+    insert = inserts[0]
+    if insert.name != "tensor.parallel_insert_slice" or insert.operands[1] != shared \
+            or not _thread_blocks_are_disjoint(forall, insert):
+        return False
+    tile = list(insert.operands)[2:]
+    inner = _op(insert.operands[0])
+    start = _op(inner.operands[3]) if inner is not None and inner.name == "scf.for" else None
+    if start is None or start.operands[0] != shared or not _same_tile(start, insert, tile):
+        return False
+    block_reads = _uses_inside(destination, forall)
+    if len(block_reads) != 1 or block_reads[0].parent != forall or not _same_tile(block_reads[0], insert, tile):
+        return False
+    if not _reads_own_tiles(inner, block_reads[0].results[0]):
+        return False
+    forall.operands[len(forall.operands) - 1] = destination
+    return True
+
+
 def place_in_destination(value, destination):
     """Compute `value` into `destination` (a function argument) where that is provably safe;
     whether it did."""
@@ -134,27 +209,13 @@ def place_in_destination(value, destination):
             op.operands[1] = destination
             return True
         return False
+    if op.name == "scf.forall":
+        return _forall_in_place(op, destination)
     if op.name != "scf.for":
         return False
     init = _op(op.operands[3])
-    nest = _loop_nest(op)
-    if init is None or init.name != "tensor.empty" or not nest:
+    if init is None or init.name != "tensor.empty" or not _reads_own_tiles(op, destination):
         return False
-    inner, carried = nest[-1]
-    body = inner.regions[0].blocks[0]
-    insert = _op(list(body.operations)[-1].operands[0])
-    if insert is None or insert.name != "tensor.insert_slice" or insert.operands[1] != carried \
-            or not _tile_is_disjoint(insert, nest):
-        return False
-    reads = _uses_inside(destination, op)
-    same_tile = ("static_offsets", "static_sizes", "static_strides")
-    for read in reads:  # only reads of the tile being written, in the innermost body
-        if read.name != "tensor.extract_slice" or read.parent != inner \
-                or any(str(read.attributes[a]) != str(insert.attributes[a]) for a in same_tile) \
-                or list(read.operands)[1:] != list(insert.operands)[2:]:
-            return False
-    for read in reads:
-        read.operands[0] = carried
     op.operands[3] = destination
     return True
 
