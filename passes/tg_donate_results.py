@@ -1,22 +1,19 @@
 """tg-donate-results: results computed into the buffers of donated arguments (jit's donate_argnums).
 
-For each pair `i:k` of `pairs`, result k of @func is returned through
-`bufferization.materialize_in_destination` into argument i, which is marked writable. One-Shot
-Bufferize then computes the result in argument i's buffer where nothing reads the argument's old
-value afterwards, and copies it there at the end where something does: in place when it is safe,
-correct either way (run eliminate-empty-tensors first, so the ops producing the result write
-into the destination instead of a fresh tensor). tg-drop-donated-results then removes those
-results: the caller's argument array holds them.
+For each pair `i:k` of `pairs`, result k of @func is to end up in argument i, which is marked
+writable; tg-drop-donated-results then removes those results after bufferization (the caller's
+array holds them). Where the code producing the result has a shape this pass proves safe, the
+result is placed in the argument itself: a vector written whole into an empty tensor; a nest of
+scf.for loops over disjoint tiles (each offset a loop's induction variable stepping by the tile's
+size, or 0 over a whole dimension); or a 1-D scf.forall whose threads own disjoint blocks of rows,
+each with such a nest; all reading the argument only at the tile they write. The loops then start
+from the argument and read their tiles from their own tensor (not yet overwritten there: the
+tiles are disjoint), and One-Shot Bufferize writes in place. Elsewhere the result goes through
+`bufferization.materialize_in_destination`, which copies it into the argument at the end.
 
-Upstream's eliminate-empty-tensors, which would let bufferization compute in place, makes
-One-Shot Bufferize fail on the codegen's tiled loops (they read the argument's tiles while the
-loop writes the argument: "cannot avoid RaW conflict"). This pass places a result in its
-argument itself where the code has the shape it can prove safe: a vector.transfer_write into an
-empty tensor, or a nest of scf.for loops over disjoint tiles (each offset a loop's induction
-variable stepping by the tile's size, or 0 over a whole dimension) that reads the argument only
-at the tile it writes. There the loops start from the argument, read the tile from the loop's
-own tensor (not yet overwritten: the tiles are disjoint), and bufferize in place. Elsewhere the
-result is copied into the argument at the end."""
+Upstream's eliminate-empty-tensors would place every result, but One-Shot Bufferize then fails on
+the codegen's tiled loops ("scf.for op not bufferizable: cannot avoid RaW conflict"), because the
+materialize op writes the argument the loops already wrote."""
 
 import dataclasses
 
@@ -222,7 +219,8 @@ def place_in_destination(value, destination):
 
 @dataclasses.dataclass
 class DonationPass(ModulePass):
-    """The options tg-donate-results and tg-drop-donated-results share."""
+    """The options and checks tg-donate-results and tg-drop-donated-results share; each defines
+    `donate(fop, pairs)`."""
 
     func: str = dataclasses.field(default="", metadata={"help": "the function whose arguments are donated"})
     pairs: str = dataclasses.field(default="", metadata={"help": "argument:result pairs, comma-separated"})
@@ -230,10 +228,7 @@ class DonationPass(ModulePass):
     def run(self, module):
         pairs = parse_pairs(self.pairs)
         if pairs:
-            self.donate(donated_function(module, self.func, pairs), pairs)
-
-    def donate(self, fop, pairs):
-        raise NotImplementedError
+            self.donate(donated_function(module, self.func, pairs), pairs)  # each pass's own rewrite
 
 
 @register_pass

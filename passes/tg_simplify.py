@@ -51,21 +51,18 @@ def outer_product(op):
     if out_spec.dtype == "i1" or any(lhs_spec.shape[d] != 1 for d in attrs["lhs_contract"]):
         return None
     nb = len(attrs["lhs_batch"])
-    free = {}
-    for side, spec, batch, contract in (("lhs", lhs_spec, attrs["lhs_batch"], attrs["lhs_contract"]),
-                                        ("rhs", rhs_spec, attrs["rhs_batch"], attrs["rhs_contract"])):
-        free[side] = [d for d in range(len(spec.shape)) if d not in batch and d not in contract]
-    n_lhs_free = len(free["lhs"])
+    n_lhs_free = lhs_spec.rank - nb - len(attrs["lhs_contract"])
+    n_rhs_free = out_spec.rank - nb - n_lhs_free
     factors = []
     for side, value, spec, batch, contract in (("lhs", lhs, lhs_spec, attrs["lhs_batch"], attrs["lhs_contract"]),
                                                ("rhs", rhs, rhs_spec, attrs["rhs_batch"], attrs["rhs_contract"])):
-        order = list(batch) + free[side] + list(contract)
+        free = [d for d in range(spec.rank) if d not in batch and d not in contract]
+        order = list(batch) + free + list(contract)
         moved = [d for d in order if spec.shape[d] != 1]
         if moved != sorted(moved):  # a transpose, unless it only moves dimensions of size 1 (a reshape)
             value = create("transpose", [value], {"permutation": tuple(order)}, loc=op.location)[0]
-        sizes = [spec.shape[d] for d in free[side]]
-        shape = [spec.shape[d] for d in batch] + (sizes + [1] * (out_spec.rank - nb - n_lhs_free) if side == "lhs"
-                                                  else [1] * n_lhs_free + sizes)
+        sizes = [spec.shape[d] for d in free]
+        shape = [spec.shape[d] for d in batch] + (sizes + [1] * n_rhs_free if side == "lhs" else [1] * n_lhs_free + sizes)
         if tuple(shape) != tuple(spec_of(value.type).shape):
             value = create("reshape", [value], {"shape": tuple(shape)}, loc=op.location)[0]
         if tuple(shape) != tuple(out_spec.shape):

@@ -25,9 +25,6 @@ def cpu_stages(threads=1, codegen=True, vector_width=0, count_allocations=False,
     `count_allocations`: compiled code counts its allocations in a global (tests read it).
     `donate` ("argument:result,..."): those results of @donate_func are computed into the donated
     arguments' buffers (tg-donate-results) and leave the function (jit's donate_argnums)."""
-    # Not yet eliminate-empty-tensors after it (which would compute the results in place): with the
-    # codegen's tiled loops, One-Shot Bufferize then fails on their iter_args (a RaW conflict), so a
-    # donated result is computed apart and copied into its argument at the end.
     donating = [f"tg-donate-results{{func={donate_func} pairs={donate}}}"] if donate else []
     dropping = [f"tg-drop-donated-results{{func={donate_func} pairs={donate}}}"] if donate else []
     parallel = threads > 1

@@ -153,9 +153,7 @@ class Compiled:
 
     def _compile(self, entry, log=None):
         graph = self._entry_graph(entry)
-        if self._donated(entry):
-            return self.backend.compile(graph.module, graph.name, log=log, donate=self._donated(entry))
-        return self.backend.compile(graph.module, graph.name, log=log)
+        return self.backend.compile(graph.module, graph.name, log=log, donate=self._donated(entry))
 
     def _cached_or_compiled(self, entry):
         """From the on-disk cache (keyed by the graph, before differentiation), else compiled and stored."""
