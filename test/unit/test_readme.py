@@ -67,7 +67,7 @@ def test_readme_compiled_example_runs(capsys):
 def test_readme_optimizer_example_runs(capsys):
     exec(compile(blocks("python")[8], "README.md", "exec"), {})
     out = capsys.readouterr().out.strip()
-    assert out.startswith("[ 1.  -2.   0.5] [0.3]"), out
+    assert out.startswith("[ 1.  -2.   0.5] [0.3]") and out.splitlines()[-1] == "True", out
 
 
 def test_readme_misuse_example_runs(capsys):
