@@ -3,7 +3,8 @@
 The layers, each importing only those below it:
 
     API         tgraph.graph, .ops, .nn, .interpreter, .autodiff, .batching, .compiled, .transforms, .custom,
-                .optim, .tools
+                .optim, .aot (export),
+                .runtime (loads what export wrote, without MLIR), .tools
     backends    tgraph.backends (cpu, cuda: one interface; the compilation cache)
     passes      tgraph.passes (one module per pass; pipelines as named stages)
     dialect     tgraph.dialect (one record per op)
@@ -27,6 +28,7 @@ _EXPORTS = {
     **dict.fromkeys(["grad", "hessian", "hvp", "jvp", "value_and_grad", "vjp", "vmap"], "transforms"),
     **dict.fromkeys(["custom_jvp", "custom_vjp", "checkpoint"], "custom"),
     **dict.fromkeys(["CompiledOut", "CompiledScalar", "compile_out", "compile_scalar", "jit"], "compiled"),
+    "export": "aot",
     **dict.fromkeys(["DeviceArray", "to_device"], "backends.cuda"),
     **dict.fromkeys(["batch_norm", "cross_entropy", "dropout", "gelu", "layer_norm", "linear", "log_softmax",
                      "logsumexp", "mse_loss", "softmax"], "nn"),

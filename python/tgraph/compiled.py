@@ -8,7 +8,6 @@ target's backend (tgraph.backends: one interface for the CPU and the GPU), and t
 kept. Later calls check the arguments and run native code.
 """
 
-import inspect
 import os
 import sys
 import threading
@@ -22,6 +21,7 @@ from tgraph.passes.ad.tg_generate_tangent import GenerateTangent
 from . import backends
 from .autodiff import run_passes
 from .backends import TARGETS, cache  # noqa: F401  (TARGETS: the choices of target=)
+from .entry_points import EntryPoints, OutEntryPoints, ScalarEntryPoints, Signature
 from .graph import Graph, trace
 from .support import pytrees
 from .support.dtypes import TensorSpec, is_float
@@ -84,7 +84,7 @@ class _PassLog:
                 f.write(text)
 
 
-class Compiled:
+class Compiled(EntryPoints):
     """What CompiledScalar and CompiledOut share: the graph, the differentiated inputs, the
     compiled entry points, argument checks and the IR of every stage."""
 
@@ -101,7 +101,9 @@ class Compiled:
                                   "or pass a tgraph.Graph, or use @tgraph.jit")
             self.graph = trace(fn, input_specs, name=name)
         self.input_specs, self.output_specs = self.graph.input_specs, self.graph.output_specs
-        self._signature = _Signature(self.graph, names_from or fn)
+        fn = names_from or fn
+        self._signature = Signature(len(self.input_specs), self.graph.input_tree, self.graph.output_tree,
+                                    fn=None if isinstance(fn, Graph) else fn)
         self.arg_names = self._signature.arg_names
         floats = [i for i, s in enumerate(self.input_specs) if is_float(s.dtype)]
         if wrt is None:
@@ -114,7 +116,7 @@ class Compiled:
                     raise TGraphError(f"wrt={arg}: argument {arg}{where} is "
                                       f"{self.input_specs[leaf]}; only floating-point arguments can be differentiated")
             self.wrt = tuple(sorted({leaf for _, leaf in self.wrt}))
-        self.dump_ir = _writable_dir(dump_ir) if dump_ir is not None else None
+        self.dump_ir = writable_dir(dump_ir) if dump_ir is not None else None
         self._entries, self._graphs, self._logs = {}, {}, {}
         self._lock = threading.Lock()
         if eager:
@@ -214,34 +216,9 @@ class Compiled:
         """Run an entry point's native code on checked arrays; a list of fresh arrays."""
         return self._executable(entry).run(arrays)
 
-    def results(self, arrays):
-        """The outputs in the function's result structure (one array, a tuple, or its pytree)."""
-        return self._signature.outputs(arrays)
-
     def _check(self, method, arrays, specs, what):
         names = self._signature.leaf_names if what == "inputs" else None
         return self.backend.conform(arrays, specs, method, what, names)
-
-    def _inputs(self, method, xs):
-        return self._check(method, self._signature.input_leaves(xs), self.input_specs, "inputs")
-
-    def _tangents(self, method, dxs):
-        """Tangents for the differentiated inputs: one per wrt input, or one per input (None elsewhere);
-        pytree arguments take tangents of their structure."""
-        dxs = self._signature.tangent_leaves(list(dxs), self.wrt)
-        return self._check(method, dxs, [self.input_specs[i] for i in self.wrt], "tangents")
-
-    def _aligned(self, grads):
-        """Gradients aligned with the inputs: None where an input is not differentiated; a pytree
-        argument's in its structure."""
-        by_input = dict(zip(self.wrt, grads))
-        return self._signature.per_argument([by_input.get(i) for i in range(len(self.input_specs))])
-
-    def _vjp(self, method, xs, seed):
-        floats = [i for i, s in enumerate(self.output_specs) if is_float(s.dtype)]
-        seeds = self._signature.seed_leaves(seed, floats)
-        seeds = self._check(method, seeds, [self.output_specs[i] for i in floats], "seeds")
-        return self._aligned(self.run("vjp", self._inputs(method, xs) + seeds))
 
     @user_facing
     def check(self, *xs):
@@ -275,81 +252,6 @@ class CheckReport(list):
         return "; ".join(f"output {i}: max |compiled - interpreter| = {d:.3g}" for i, d in self)
 
 
-class _Signature:
-    """How a compiled function's flat inputs and outputs map to its Python arguments and results:
-    one leaf per argument for flat functions, the leaves of each pytree argument otherwise."""
-
-    def __init__(self, graph, fn):
-        n = len(graph.input_specs)
-        tree = graph.input_tree
-        self.structured_in = tree is not None and not pytrees.is_flat_sequence(tree)
-        self.structured_out = pytrees.is_structured_result(graph.output_tree)
-        self.in_tree, self.out_tree = tree, graph.output_tree
-        if self.structured_in:
-            per_arg = [c.num_leaves for c in tree.children()]
-        else:
-            per_arg = [1] * n
-        self.arg_names = _parameter_names(fn, len(per_arg)) if fn is not None and not isinstance(fn, Graph) \
-            else [f"x{i}" for i in range(len(per_arg))]
-        starts = np.cumsum([0] + per_arg)
-        self.arg_leaves = [list(range(starts[k], starts[k + 1])) for k in range(len(per_arg))]
-        if self.structured_in:
-            paths, _, _ = pytrees.flatten_with_paths(pytrees.unflatten(tree, range(n)))
-            self.leaf_names = [f"{self.arg_names[p[0]]}{pytrees.path_text(p[1:])}" for p in paths]
-        else:
-            self.leaf_names = list(self.arg_names)
-
-    def leaves_of(self, args):
-        """(argument, leaf index) for every leaf of the given positional arguments."""
-        found = []
-        for a in args:
-            if not 0 <= a < len(self.arg_leaves):
-                raise TGraphError(f"wrt={a} is out of range: the function takes {len(self.arg_leaves)} arguments")
-            found += [(a, leaf) for leaf in self.arg_leaves[a]]
-        return found
-
-    def input_leaves(self, xs):
-        if not self.structured_in:
-            return list(xs)
-        return pytrees.flatten_like(self.in_tree, list(xs), "the arguments")
-
-    def tangent_leaves(self, dxs, wrt):
-        if not self.structured_in:
-            n = len(self.arg_leaves)
-            return [dxs[i] for i in wrt] if len(dxs) == n and len(wrt) != n else dxs
-        args = sorted({a for a, leaves in enumerate(self.arg_leaves) if set(leaves) & set(wrt)})
-        if len(dxs) == len(self.arg_leaves) and len(args) != len(dxs):
-            dxs = [dxs[a] for a in args]
-        leaves = []
-        for a, dx in zip(args, dxs):
-            leaves += pytrees.flatten_like(self.in_tree.children()[a], dx, f"the tangents of argument {a}")
-        return leaves
-
-    def seed_leaves(self, seed, floats):
-        if not self.structured_out:
-            return list(seed) if len(floats) > 1 else [seed]
-        all_outputs = pytrees.unflatten(self.out_tree, range(self.out_tree.num_leaves))
-        float_tree = pytrees.tree_map(lambda i: i if i in floats else None, all_outputs)
-        return pytrees.flatten_like(pytrees.structure(float_tree), seed, "the seeds")
-
-    def per_argument(self, leaves):
-        if not self.structured_in:
-            return tuple(leaves)
-        return tuple(pytrees.unflatten(self.in_tree, leaves))
-
-    def output_tangents(self, arrays, output_specs):
-        """Tangents of the floating-point outputs: in the result structure (None at the others)."""
-        if not self.structured_out:
-            return arrays[0] if len(arrays) == 1 else tuple(arrays)
-        it = iter(arrays)
-        return pytrees.unflatten(self.out_tree, [next(it) if is_float(s.dtype) else None for s in output_specs])
-
-    def outputs(self, arrays):
-        if self.structured_out:
-            return pytrees.unflatten(self.out_tree, arrays)
-        return arrays[0] if len(arrays) == 1 else tuple(arrays)
-
-
 def _wrt_indices(wrt, arg_names):
     """`wrt` (an index, a parameter name, or a sequence of them) as sorted argument indices."""
     items = [wrt] if isinstance(wrt, (int, str)) else wrt
@@ -370,32 +272,21 @@ def _wrt_indices(wrt, arg_names):
     return tuple(sorted(set(indices)))
 
 
-def _writable_dir(path):
-    """`dump_ir`'s folder, made now if missing: a path that cannot hold the files is an error at
-    once, not an OSError from inside the first compilation."""
+def writable_dir(path, where="dump_ir="):
+    """A folder for output files (`dump_ir`'s, an export's), made now if missing: a path that
+    cannot hold the files is an error at once, not an OSError from inside the work."""
+    path = os.fspath(path)
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as err:
-        raise TGraphError(f"dump_ir={str(path)!r}: cannot make that folder ({err.strerror})") from None
+        raise TGraphError(f"{where}{path!r}: cannot make that folder ({err.strerror})") from None
     if not os.path.isdir(path) or not os.access(path, os.W_OK | os.X_OK):
-        raise TGraphError(f"dump_ir={str(path)!r}: not a folder this process can write to")
+        raise TGraphError(f"{where}{path!r}: not a folder this process can write to")
     return path
 
 
-def _parameter_names(fn, n):
-    try:
-        params = [p.name for p in inspect.signature(fn).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    except (TypeError, ValueError):
-        params = []
-    return params[:n] + [f"x{i}" for i in range(len(params), n)]
-
-
-class CompiledScalar(Compiled):
+class CompiledScalar(ScalarEntryPoints, Compiled):
     """A compiled function with one scalar (0-d) floating-point output."""
-
-    ENTRY_POINTS = ("forward", "jvp", "grad", "vjp", "value_and_grad")
-    ADJOINT_ENTRY = "grad"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -404,57 +295,9 @@ class CompiledScalar(Compiled):
             raise TGraphError(f"compile_scalar needs one scalar floating-point output; @{self.graph.name} returns "
                               f"({', '.join(map(str, outs))}). Use tgraph.compile_out for other outputs")
 
-    @user_facing
-    def forward(self, *xs):
-        """The function's value, as a Python float."""
-        return float(self.run("forward", self._inputs("forward", xs))[0])
 
-    @user_facing
-    def jvp(self, xs, dxs):
-        """(y, dy): the value and its derivative along the tangents of the differentiated inputs."""
-        y, dy = self.run("jvp", self._inputs("jvp", xs) + self._tangents("jvp", dxs))
-        return float(y), float(dy)
-
-    @user_facing
-    def backward(self, *xs):
-        """Gradients with seed 1, one per input (None for inputs that are not differentiated)."""
-        return self._aligned(self.run("grad", self._inputs("backward", xs)))
-
-    @user_facing
-    def backward_with_seed(self, xs, seed):
-        """Gradients of seed * f: PyTorch's out.backward(gradient=seed)."""
-        (seed,) = self._check("backward_with_seed", [seed], [self.output_specs[0]], "seeds")
-        return self._aligned(self.run("vjp", self._inputs("backward_with_seed", xs) + [seed]))
-
-    @user_facing
-    def value_and_grad(self, *xs):
-        """(value, gradients) in one forward and one reverse sweep."""
-        y, *grads = self.run("value_and_grad", self._inputs("value_and_grad", xs))
-        return float(y), self._aligned(grads)
-
-
-class CompiledOut(Compiled):
+class CompiledOut(OutEntryPoints, Compiled):
     """A compiled function with any outputs: arrays, several results."""
-
-    ENTRY_POINTS = ("forward", "jvp", "vjp")
-    ADJOINT_ENTRY = "vjp"
-
-    @user_facing
-    def forward(self, *xs):
-        return self.results(self.run("forward", self._inputs("forward", xs)))
-
-    @user_facing
-    def jvp(self, xs, dxs):
-        """(y, dy) for each output; dy only for floating-point outputs."""
-        results = self.run("jvp", self._inputs("jvp", xs) + self._tangents("jvp", dxs))
-        n = len(self.output_specs)
-        return self.results(results[:n]), self._signature.output_tangents(results[n:], self.output_specs)
-
-    @user_facing
-    def vjp_with_seed(self, xs, seed):
-        """Gradients of <seed, f(xs)>, one per input (None where not differentiated); one seed per
-        floating-point output (a tuple when there are several)."""
-        return self._vjp("vjp_with_seed", xs, seed)
 
 
 @user_facing
@@ -498,10 +341,7 @@ class jit:
     @user_facing
     def _call(self, *args):
         compiled = self.compiled(*args)
-        inputs = compiled._inputs(self.__name__, args)
-        if compiled.donate:
-            _check_donated_apart(inputs, compiled.donate, self.__name__)
-        return compiled.results(compiled.run("forward", inputs))
+        return compiled.results(compiled.run("forward", compiled._forward_inputs(self.__name__, args)))
 
     @user_facing
     def compiled(self, *args):
@@ -581,15 +421,6 @@ def _donation_pairs(paths, graph, donate_argnums):
             taken.add(match)
             pairs.append((leaf, match))
     return tuple(pairs)
-
-
-def _check_donated_apart(inputs, donate, where):
-    """A donated array is written by the call: it must share memory with no other input."""
-    for leaf, _ in donate:
-        for other, array in enumerate(inputs):
-            if other != leaf and np.shares_memory(inputs[leaf], array):
-                raise TGraphError(f"{where}: input {leaf} is donated (donate_argnums) but shares its memory with "
-                                  f"input {other}; pass a copy, or do not donate it")
 
 
 def _spec_of_argument(a, where):

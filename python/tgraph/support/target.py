@@ -67,3 +67,43 @@ class CpuTarget:
     def limits_instruction_set(self):
         """Whether LLVM must be kept below the host's vector unit (tg-limit-vector-isa)."""
         return self.vector_width < self.native_vector_width
+
+
+# /proc/cpuinfo's names of the instruction-set extensions LLVM may use in code for the host CPU:
+# what an exported library needs of the CPU that loads it (tgraph.export, tgraph.runtime).
+ISA_FLAGS = frozenset("""
+    sse sse2 pni ssse3 sse4_1 sse4_2 popcnt cx16 movbe abm bmi1 bmi2 adx aes pclmulqdq sha_ni xsave
+    avx avx2 fma f16c avx_vnni gfni vaes vpclmulqdq
+    avx512f avx512dq avx512cd avx512bw avx512vl avx512ifma avx512vbmi avx512_vbmi2 avx512_vnni
+    avx512_bitalg avx512_vpopcntdq avx512_bf16 avx512_fp16
+    fp asimd fphp asimdhp asimddp sve sve2 bf16 i8mm
+    """.split())
+
+
+@functools.lru_cache(maxsize=None)
+def host_cpu():
+    """(the CPU's model name, its flags) from /proc/cpuinfo; ("", frozenset()) where it cannot be read."""
+    model, flags = "", frozenset()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in ("model name", "Model") and not model:
+                    model = value.strip()
+                elif key in ("flags", "Features") and not flags:
+                    flags = frozenset(value.split())
+    except OSError:
+        pass
+    return model or platform.processor(), flags
+
+
+def required_features(vector_width):
+    """The host's instruction-set extensions that code built with `vector_width` f32 lanes may use:
+    tg-limit-vector-isa turns AVX-512 off below 16 lanes and AVX below 8."""
+    flags = host_cpu()[1] & ISA_FLAGS
+    if vector_width < 16:
+        flags = {f for f in flags if not f.startswith("avx512")}
+    if vector_width < 8:
+        flags = {f for f in flags if not f.startswith(("avx", "fma", "f16c", "vaes", "vpclmulqdq"))}
+    return sorted(flags)
