@@ -265,3 +265,81 @@ def apply_updates(params, updates):
             return p + u
         return np.asarray(p + u, dtype=np.asarray(p).dtype)
     return pytrees.tree_map(add, params, updates)
+
+
+# ----------------------------------------------------------------------------- mixed precision
+def all_finite(tree):
+    """Whether every element of every leaf is finite (no inf, no NaN): a boolean scalar Var in a
+    traced function, a numpy bool on arrays."""
+    leaves = pytrees.tree_leaves(tree)
+    if not any(isinstance(x, Var) for x in leaves):
+        return np.bool_(all(np.all(np.isfinite(x)) for x in leaves))
+    # |x| < inf is false for inf and NaN alike: one comparison, a min over each leaf.
+    flags = [ops.min(ops.where(ops.abs(x) < np.inf, 1.0, 0.0)) for x in leaves]
+    total = flags[0]
+    for flag in flags[1:]:
+        total = ops.minimum(total, flag)
+    return total > 0.5
+
+
+def select_tree(condition, on_true, on_false):
+    """Leaf by leaf, `on_true` where the boolean scalar `condition` holds, else `on_false` (two
+    trees of one structure): how a train step skips an update whose gradients overflowed."""
+    if not isinstance(condition, Var):
+        return on_true if bool(condition) else on_false
+    return pytrees.tree_map(lambda a, b: ops.where(condition, a, b), on_true, on_false)
+
+
+class DynamicLossScaleState(NamedTuple):
+    scale: Any       # f32 scalar: the loss is multiplied by it before differentiation
+    good_steps: Any  # int32 scalar: steps with finite gradients since the scale last changed
+
+
+class DynamicLossScale:
+    """Dynamic loss scaling for f16 training, as PyTorch's GradScaler: the loss is multiplied by
+    the scale (`scale`) so that small gradients survive f16's narrow range, and the gradients are
+    divided by it (`unscale`) before the update. After a step whose gradients are not all finite
+    (`all_finite`), which the train step skips (`select_tree`), `adjust` divides the scale by
+    `factor` (not below `min_scale`); after `growth_interval` finite steps in a row it multiplies
+    it by `factor`. The state is a DynamicLossScaleState, carried by the train step like an
+    optimizer's."""
+
+    def __init__(self, initial_scale=2.0 ** 15, growth_interval=2000, factor=2.0, min_scale=1.0):
+        for name, value in (("initial_scale", initial_scale), ("factor", factor), ("min_scale", min_scale)):
+            if not isinstance(value, (int, float)) or not value > 0 or not math.isfinite(value):
+                raise TGraphTypeError(f"DynamicLossScale: {name} must be a positive number, got {value!r}")
+        if not isinstance(growth_interval, int) or growth_interval < 1:
+            raise TGraphTypeError(f"DynamicLossScale: growth_interval must be a positive int, got {growth_interval!r}")
+        self.initial_scale, self.growth_interval = float(initial_scale), growth_interval
+        self.factor, self.min_scale = float(factor), float(min_scale)
+
+    def init(self):
+        return DynamicLossScaleState(np.float32(self.initial_scale), np.int32(0))
+
+    def scale(self, loss, state):
+        _check_state(state, DynamicLossScaleState, "DynamicLossScale.scale")
+        return loss * _as_dtype(state.scale, loss)
+
+    def unscale(self, grads, state):
+        _check_state(state, DynamicLossScaleState, "DynamicLossScale.unscale")
+        return pytrees.tree_map(lambda g: g * _as_dtype(1.0 / state.scale, g), grads)
+
+    def adjust(self, state, finite):
+        """The next state: the scale lowered after a step that was not finite, raised after
+        growth_interval finite ones."""
+        _check_state(state, DynamicLossScaleState, "DynamicLossScale.adjust")
+        m = ops if isinstance(finite, Var) or isinstance(state.scale, Var) else np
+        grows = m.where(finite, state.good_steps + 1 >= self.growth_interval, finite)  # finite and due
+        scale = m.where(finite, m.where(grows, state.scale * self.factor, state.scale),
+                        m.maximum(state.scale / self.factor, self.min_scale))
+        good_steps = m.where(grows, 0, m.where(finite, state.good_steps + 1, 0))
+        if m is np:
+            return DynamicLossScaleState(np.float32(scale), np.int32(good_steps))
+        return DynamicLossScaleState(scale, good_steps)
+
+
+def _as_dtype(value, like):
+    """`value` (a scalar Var or number) in the dtype of `like` (a Var or array)."""
+    if isinstance(value, Var):
+        return value.astype(like.dtype)
+    return np.asarray(value).astype(like.spec.np_dtype if isinstance(like, Var) else np.asarray(like).dtype)
