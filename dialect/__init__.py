@@ -56,13 +56,15 @@ def op_reference():
     lines = ["# tg op reference", "",
              "Generated from the op definitions in `dialect/` by `python -m tgraph.dialect`; do not edit.",
              "Values are static ranked tensors of f16, bf16, f32, f64, i1, i32 or i64. f16 and bf16 compute in f32",
-             "and round each op's result. Every op is Pure and has exactly one result.", ""]
+             "and round each op's result (a contraction with `preferred_element_type` f32 returns its f32 sums).",
+             "Every op is Pure and has exactly one result. An optional attribute may be left out (the op's default).",
+             ""]
     family = None
     for opdef in OPS.values():
         if opdef.family != family:
             family = opdef.family
             lines += ["", f"## {family}", "", "| op | operands | attributes | meaning |", "|---|---|---|---|"]
-        attrs = ", ".join(f"`{k}`: {v.name}" for k, v in opdef.attrs.items()) or "-"
+        attrs = ", ".join(f"`{k}`: {v.name}" + (" (optional)" if v.optional else "") for k, v in opdef.attrs.items()) or "-"
         operands = ", ".join(opdef.operands) or "-"
         doc = opdef.doc.replace("|", "\\|")
         lines.append(f"| `tg.{opdef.name}` | {operands} | {attrs} | {doc} |")

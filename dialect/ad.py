@@ -98,12 +98,30 @@ def deflinear(name, *transposes):
 
 def defbilinear(name, lhs_transpose, rhs_transpose):
     """op(x, y) linear in each operand: d op = op(dx, y) + op(x, dy); each transpose rule gives
-    its operand's cotangent from ct and the other operand."""
+    its operand's cotangent from ct and the other operand. The tangent terms keep every attribute
+    (a preferred_element_type too: tangents come out in the result's type); the transpose rules see
+    ct in the operands' type and no preferred_element_type (see in_operand_type)."""
     defjvp(name,
            lambda em, t, x, y, result, **attrs: getattr(em, name)(t, y, **attrs),
            lambda em, t, x, y, result, **attrs: getattr(em, name)(x, t, **attrs))
-    defvjp(name, lhs_transpose, rhs_transpose)
+    defvjp(name, in_operand_type(lhs_transpose), in_operand_type(rhs_transpose))
     OPS[name].linear_in = ((0,), (1,))
+
+
+def in_operand_type(transpose):
+    """A transpose rule of a bilinear op with a preferred_element_type: the cotangent, which arrives in
+    that (wider) type, is converted to the operands' type, and the transposed op is emitted without
+    the attribute, so an operand's cotangent has the operand's type (a bf16 weight gets a bf16
+    gradient, summed in f32 and rounded, as PyTorch's autocast computes a bf16 matmul's backward).
+    Without the attribute, or with the operands' own type, this is the rule itself."""
+
+    def rule(em, ct, x, y, result, preferred_element_type=None, **attrs):
+        operand_type = dtype_of(x)
+        if dtype_of(ct) != operand_type:
+            ct = em.cast(ct, dtype=operand_type)
+        return transpose(em, ct, x, y, result=result, **attrs)
+
+    return rule
 
 
 def is_linear(opdef, linear, attrs):

@@ -8,7 +8,8 @@ import numpy as np
 
 from .ad import defbilinear, shape_of
 from .batching import defbatch, move_axis, shift
-from .core import I64_ARRAY, check_axes, check_len, defop, require
+from .core import ELEMENT_TYPE, I64_ARRAY, check_axes, check_len, defop, in_preferred_type, optional, \
+    preferred_result_type, require
 from tgraph.support.dtypes import TensorSpec
 
 DIMENSION_ATTRS = ("lhs_batch", "rhs_batch", "lhs_contract", "rhs_contract")
@@ -18,7 +19,7 @@ def free_dims(rank, batch, contract):
     return [d for d in range(rank) if d not in batch and d not in contract]
 
 
-def _infer_dot(specs, lhs_batch, rhs_batch, lhs_contract, rhs_contract):
+def _infer_dot(specs, lhs_batch, rhs_batch, lhs_contract, rhs_contract, preferred_element_type=None):
     lhs, rhs = specs
     require(lhs.dtype == rhs.dtype, f"operands must have one element type, got {lhs} and {rhs}")
     require(lhs.dtype != "i1", "cannot contract i1 tensors")
@@ -33,7 +34,7 @@ def _infer_dot(specs, lhs_batch, rhs_batch, lhs_contract, rhs_contract):
     shape = [lhs.shape[d] for d in lhs_batch]
     shape += [lhs.shape[d] for d in free_dims(lhs.rank, lhs_batch, lhs_contract)]
     shape += [rhs.shape[d] for d in free_dims(rhs.rank, rhs_batch, rhs_contract)]
-    return TensorSpec(shape, lhs.dtype)
+    return TensorSpec(shape, preferred_result_type(lhs.dtype, preferred_element_type))
 
 
 def einsum_subscripts(lhs_rank, rhs_rank, lhs_batch, rhs_batch, lhs_contract, rhs_contract):
@@ -51,13 +52,15 @@ def einsum_subscripts(lhs_rank, rhs_rank, lhs_batch, rhs_batch, lhs_contract, rh
     return f"{''.join(lhs)},{''.join(rhs)}->{''.join(out)}"
 
 
-def _dot(lhs, rhs, **dims):
+def _dot(lhs, rhs, preferred_element_type=None, **dims):
+    lhs, rhs = in_preferred_type(preferred_element_type, lhs, rhs)
     return np.einsum(einsum_subscripts(lhs.ndim, rhs.ndim, **dims), lhs, rhs)
 
 
 defop("dot_general", "contraction", ("lhs", "rhs"), _infer_dot, _dot,
-      attrs={name: I64_ARRAY for name in DIMENSION_ATTRS},
-      doc="sum of products over the contracting dims, per batch index; result: batch, lhs free, rhs free")
+      attrs={**{name: I64_ARRAY for name in DIMENSION_ATTRS}, "preferred_element_type": optional(ELEMENT_TYPE)},
+      doc="sum of products over the contracting dims, per batch index; result: batch, lhs free, rhs free; "
+          "`preferred_element_type` (a wider type: f32 for bf16 operands) sums and returns in that type")
 
 
 # ----------------------------------------------------------------------------- derivatives
@@ -102,22 +105,24 @@ def _rhs_transpose(em, ct, lhs, rhs, result, lhs_batch, rhs_batch, lhs_contract,
 defbilinear("dot_general", _lhs_transpose, _rhs_transpose)
 
 
-def _batch_dot(em, operands, batched, size, lhs_batch, rhs_batch, lhs_contract, rhs_contract):
+def _batch_dot(em, operands, batched, size, lhs_batch, rhs_batch, lhs_contract, rhs_contract,
+               preferred_element_type=None):
     """Both batched: the batch dimension joins the batch dimensions (and leads the result). One
     batched: it is a free dimension of that operand (per-example x times shared w is one larger
-    matmul), moved to the front of the result."""
+    matmul), moved to the front of the result. The preferred type stays."""
     lhs, rhs = operands
+    preferred = dict(preferred_element_type=preferred_element_type)
     if all(batched):
         return em.dot_general(lhs, rhs, lhs_batch=(0,) + shift(lhs_batch), rhs_batch=(0,) + shift(rhs_batch),
-                              lhs_contract=shift(lhs_contract), rhs_contract=shift(rhs_contract))
+                              lhs_contract=shift(lhs_contract), rhs_contract=shift(rhs_contract), **preferred)
     nb = len(lhs_batch)
     if batched[0]:
         out = em.dot_general(lhs, rhs, lhs_batch=shift(lhs_batch), rhs_batch=tuple(rhs_batch),
-                             lhs_contract=shift(lhs_contract), rhs_contract=tuple(rhs_contract))
+                             lhs_contract=shift(lhs_contract), rhs_contract=tuple(rhs_contract), **preferred)
         return move_axis(em, out, nb, 0)
     lhs_free = free_dims(len(shape_of(lhs)), lhs_batch, lhs_contract)
     out = em.dot_general(lhs, rhs, lhs_batch=tuple(lhs_batch), rhs_batch=shift(rhs_batch),
-                         lhs_contract=tuple(lhs_contract), rhs_contract=shift(rhs_contract))
+                         lhs_contract=tuple(lhs_contract), rhs_contract=shift(rhs_contract), **preferred)
     return move_axis(em, out, nb + len(lhs_free), 0)
 
 

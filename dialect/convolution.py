@@ -8,7 +8,8 @@ import numpy as np
 
 from .ad import add_any, convention, defbilinear, defjvp, deflinear, defvjp, dtype_of, shape_of, unpad, unslice
 from .batching import defbatch, defbatch_folded, fold, lift, move_axis, unfold
-from .core import I64, I64_ARRAY, check_len, defop, require
+from .core import ELEMENT_TYPE, I64, I64_ARRAY, check_len, defop, in_preferred_type, optional, preferred_result_type, \
+    require
 from tgraph.support.dtypes import TensorSpec
 
 
@@ -34,7 +35,7 @@ def _output_hw(h, w, kh, kw, stride, padding, dilation=(1, 1), lhs_dilation=(1, 
     return oh, ow
 
 
-def _infer_conv(specs, stride, padding, lhs_dilation, rhs_dilation, groups):
+def _infer_conv(specs, stride, padding, lhs_dilation, rhs_dilation, groups, preferred_element_type=None):
     x, w = specs
     require(x.rank == 4 and w.rank == 4, f"input must be NCHW and weight OIHW (rank 4), got {x} and {w}")
     require(x.dtype == w.dtype and x.dtype in ("f16", "bf16", "f32", "f64"),
@@ -45,7 +46,8 @@ def _infer_conv(specs, stride, padding, lhs_dilation, rhs_dilation, groups):
     o, i, kh, kw = w.shape
     require(c == i * groups, f"input channels {c} must equal weight input channels {i} times groups {groups}")
     require(o % groups == 0, f"output channels {o} must be divisible by groups {groups}")
-    return TensorSpec((n, o) + _output_hw(h, wd, kh, kw, stride, padding, rhs_dilation, lhs_dilation), x.dtype)
+    return TensorSpec((n, o) + _output_hw(h, wd, kh, kw, stride, padding, rhs_dilation, lhs_dilation),
+                      preferred_result_type(x.dtype, preferred_element_type))
 
 
 def pad_hw(x, padding, value):
@@ -65,7 +67,8 @@ def _windows(x, kh, kw, stride, out_hw, dilation=(1, 1)):
             yield (i, j), x[:, :, r:r + (oh - 1) * stride[0] + 1:stride[0], c:c + (ow - 1) * stride[1] + 1:stride[1]]
 
 
-def _conv(x, w, stride, padding, lhs_dilation, rhs_dilation, groups):
+def _conv(x, w, stride, padding, lhs_dilation, rhs_dilation, groups, preferred_element_type=None):
+    x, w = in_preferred_type(preferred_element_type, x, w)
     n, c, h, wd = x.shape
     o, i, kh, kw = w.shape
     out_hw = _output_hw(h, wd, kh, kw, stride, padding, rhs_dilation, lhs_dilation)
@@ -81,8 +84,9 @@ def _conv(x, w, stride, padding, lhs_dilation, rhs_dilation, groups):
 
 defop("conv2d", "convolution", ("input", "weight"), _infer_conv, _conv,
       attrs={"stride": I64_ARRAY, "padding": I64_ARRAY, "lhs_dilation": I64_ARRAY, "rhs_dilation": I64_ARRAY,
-             "groups": I64},
-      doc="2-D cross-correlation, NCHW x OIHW -> NCHW, with stride, padding, input and kernel dilation, groups")
+             "groups": I64, "preferred_element_type": optional(ELEMENT_TYPE)},
+      doc="2-D cross-correlation, NCHW x OIHW -> NCHW, with stride, padding, input and kernel dilation, groups; "
+          "`preferred_element_type` (a wider float type: f32 for bf16 operands) sums and returns in that type")
 
 
 def _infer_pool(specs, kernel, stride, padding):

@@ -12,7 +12,7 @@ each definition through the helpers in ad.py and batching.py.
 """
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -100,6 +100,7 @@ class AttrKind:
     constraint: type  # for IRDL
     encode: Callable
     decode: Callable
+    optional: bool = False  # may be absent (the op's rules then see None: its default meaning)
 
 
 def _decode_dense(attr):
@@ -136,6 +137,11 @@ ELEMENT_TYPE = AttrKind("element type", ir.TypeAttr,
                         lambda a: str(ir.TypeAttr(a).value))
 # Dense elements attributes have no registered name for IRDL to name: `any`, checked by `decode`.
 DENSE = AttrKind("dense elements", Any, _encode_dense, _decode_dense)
+
+
+def optional(kind):
+    """`kind`, as an attribute an op may go without (absent: None to its rules, left out of the IR)."""
+    return replace(kind, optional=True)
 
 
 # ----------------------------------------------------------------------------- op definitions
@@ -176,10 +182,14 @@ class OpDef:
     def full_name(self):
         return f"tg.{self.name}"
 
+    def given(self, attrs):
+        """attrs without the optional ones set to None (absent: the op's default meaning)."""
+        return {k: v for k, v in attrs.items() if v is not None or k not in self.attrs or not self.attrs[k].optional}
+
     def infer_checked(self, specs, attrs):
         """`infer`, after the checks every op shares: operand count and attribute presence."""
         require(len(specs) == len(self.operands), f"expects {len(self.operands)} operands, got {len(specs)}")
-        missing = [a for a in self.attrs if a not in attrs]
+        missing = [a for a, kind in self.attrs.items() if a not in attrs and not kind.optional]
         require(not missing, f"is missing attribute(s) {', '.join(missing)}")
         return self.infer(specs, **attrs)
 
@@ -212,8 +222,11 @@ def operand_types_text(op):
 
 def _make_op_class(opdef):
     annotations = {name: ext.Operand[ir.RankedTensorType] for name in opdef.operands}
+    # IRDL has no optional attributes: an optional one is left out of the IRDL definition (which
+    # lets unlisted attributes through) and checked by verify_invariants alone.
     for name, kind in opdef.attrs.items():
-        annotations[name] = kind.constraint
+        if not kind.optional:
+            annotations[name] = kind.constraint
     annotations["result"] = ext.Result[ir.RankedTensorType]
 
     def verify_invariants(self):
@@ -247,6 +260,7 @@ def create(name, operands, attrs, loc=None, specs=None):
     Raises VerifyError (before anything is built) if the operands and attributes break its rules.
     `specs`, when the caller knows them, saves reading the operand types back from MLIR."""
     opdef = OPS[name]
+    attrs = opdef.given(attrs)
     specs = specs if specs is not None else [spec_of(v.type) for v in operands]
     result = opdef.infer_checked(specs, attrs)
     encoded = {k: opdef.attrs[k].encode(v) for k, v in attrs.items()}
@@ -268,6 +282,31 @@ def same_as_first(float_only=False, ints=True):
         return first
 
     return infer
+
+
+# What a contraction may sum its products in (its preferred_element_type), by operand type: the
+# operand type itself or a wider type of its kind (f32 for bf16 operands: mixed precision).
+WIDER_TYPES = {"f16": ("f16", "f32", "f64"), "bf16": ("bf16", "f32", "f64"), "f32": ("f32", "f64"), "f64": ("f64",),
+               "i32": ("i32", "i64"), "i64": ("i64",)}
+
+
+def preferred_result_type(operand_dtype, preferred):
+    """The element type of a contraction's result: its operands' type, or `preferred` when given
+    (as StableHLO's preferred_element_type: the products are summed, and returned, in that type)."""
+    if preferred is None:
+        return operand_dtype
+    allowed = WIDER_TYPES.get(operand_dtype, (operand_dtype,))
+    require(preferred in allowed, f"preferred_element_type {preferred} is not allowed for {operand_dtype} operands "
+                                  f"(allowed: {', '.join(allowed)}: the operand type or a wider one of its kind)")
+    return preferred
+
+
+def in_preferred_type(preferred, *arrays):
+    """The interpreter's operands of a contraction, converted to its preferred_element_type (f16 and
+    bf16 operands arrive in f32 already, the type they are computed in)."""
+    if preferred is None or preferred in ("f16", "bf16"):
+        return arrays
+    return tuple(a.astype(NUMPY_DTYPES[preferred], copy=False) for a in arrays)
 
 
 def check_axes(axes, rank, what="axes"):

@@ -8,7 +8,8 @@ no folders, so canonicalize cannot do this. Ops left unused are erased.
   0 - x                                                                -> neg(x)
   dot_general contracting only dimensions of size 1 (or none)          -> a product of broadcasts
                                                                          (the outer products of
-                                                                         per-example gradients)"""
+                                                                         per-example gradients; in
+                                                                         the preferred type, if any)"""
 
 import dataclasses
 
@@ -44,7 +45,8 @@ def splat(value, like_type, loc):
 def outer_product(op):
     """dot_general(lhs, rhs) whose contracting dimensions all have size 1, as
     broadcast(lhs) * broadcast(rhs): an elementwise product the codegen streams at memory speed,
-    where the contraction kernels would run a loop of one step per output element."""
+    where the contraction kernels would run a loop of one step per output element. With a
+    preferred_element_type, each factor is cast to it first: the one product, in that type."""
     attrs = OPS["dot_general"].decode_attrs(op)
     lhs, rhs = op.operands
     lhs_spec, rhs_spec, out_spec = spec_of(lhs.type), spec_of(rhs.type), spec_of(op.results[0].type)
@@ -56,6 +58,8 @@ def outer_product(op):
     factors = []
     for side, value, spec, batch, contract in (("lhs", lhs, lhs_spec, attrs["lhs_batch"], attrs["lhs_contract"]),
                                                ("rhs", rhs, rhs_spec, attrs["rhs_batch"], attrs["rhs_contract"])):
+        if spec.dtype != out_spec.dtype:
+            value = create("cast", [value], {"dtype": out_spec.dtype}, loc=op.location)[0]
         free = [d for d in range(spec.rank) if d not in batch and d not in contract]
         order = list(batch) + free + list(contract)
         moved = [d for d in order if spec.shape[d] != 1]

@@ -31,7 +31,7 @@ from tgraph.support.symbols import functions
 from tgraph.support.target import CpuTarget
 
 from ..base import ModulePass, collect_ops
-from ..loop_nest import loop_nest
+from ..loop_nest import NAMED_KINDS, loop_nest
 from ..pipeline import register_pass
 from .common import PLANNED, TAG, threads_option, vector_width_option
 
@@ -206,9 +206,28 @@ def is_contraction(nest):
             and len(nest.kinds) in (3, 4) and set(nest.body) <= {"arith.mulf", "arith.addf", "linalg.yield"})
 
 
-def _vector_types(op):
-    # i1 vectors are bit-packed in LLVM while memrefs hold a byte per boolean: left to loops.
-    return all(str(getattr(v.type, "element_type", "")) in ("f32", "f64", "i32", "i64") for v in op.operands)
+VECTOR_TYPES = ("f32", "f64", "i32", "i64")
+
+
+def _element_type(value):
+    return str(getattr(value.type, "element_type", ""))
+
+
+EXTENSIONS = {"arith.extf", "arith.extsi"}
+
+
+def _vector_types(op, nest):
+    """Whether the op's element types vectorize. i1 vectors are bit-packed in LLVM while memrefs hold
+    a byte per boolean: left to loops. A matmul or batch matmul of f16 or bf16 operands into f32
+    (summed in f32; the result rounded after or not) reads them as vectors and extends them in
+    registers. A generic reduction of extended operands (a contraction summing in a wider type,
+    in a layout other than the named ops') keeps its loops: vectorized, it would become a
+    contraction of mixed element types in a form that has no lowering to outer products."""
+    if all(_element_type(v) in VECTOR_TYPES for v in op.operands):
+        return op.name in NAMED_KINDS or not (nest.reductions and EXTENSIONS & set(nest.body))
+    *inputs, output = op.operands
+    return (op.name in NAMED_KINDS and all(_element_type(v) in ("f16", "bf16") for v in inputs)
+            and _element_type(output) == "f32")
 
 
 def _outputs_in_loop_order(op):
@@ -345,7 +364,7 @@ class PlanCpuCodegen(ModulePass):
         count = 0
 
         def usable(op, nest):
-            return vectorizable(nest) and _vector_types(op)
+            return vectorizable(nest) and _vector_types(op, nest)
 
         for consumer, producers in row_groups(module, usable):
             for op in producers:  # an output of its own: one shared with the consumer becomes a copy
@@ -373,7 +392,7 @@ class PlanCpuCodegen(ModulePass):
             nest = loop_nest(op) if op.name.startswith("linalg.") else None
             if nest is None or not vectorizable(nest) or not nest.sizes:
                 return ir.WalkResult.ADVANCE
-            if not _vector_types(op) or not _outputs_in_loop_order(op):
+            if not _vector_types(op, nest) or not _outputs_in_loop_order(op):
                 return ir.WalkResult.ADVANCE
             tag = f"op{count}"
             mark = len(script.lines)
@@ -406,8 +425,13 @@ class PlanCpuCodegen(ModulePass):
     def finish(script):
         """Clean-ups and vector lowerings shared by all strategies, once per script."""
         funcs = script.functions()
+        # fold_arith_extension: a matmul of extended operands (bf16 products summed in f32) contracts
+        # the narrow vectors, which its outer products extend as they read them (once per vector,
+        # not per product). The only vectorized contractions of extended operands are the named
+        # matmuls (see _vector_types), whose contractions lower to outer products in mixed types.
         script.emit(f"transform.apply_patterns to {funcs} {{ transform.apply_patterns.vector.cast_away_vector_leading_one_dim "
                     "transform.apply_patterns.vector.reduction_to_contract "
+                    "transform.apply_patterns.vector.fold_arith_extension "
                     "transform.apply_patterns.vector.transfer_permutation_patterns "
                     "transform.apply_patterns.canonicalization } : !transform.any_op")
         script.emit(f"transform.apply_cse to {funcs} : !transform.any_op")

@@ -26,6 +26,15 @@ def widen(x):
     return arith.extf(element_type("f32"), x) if str(x.type) in LOW_PRECISION else x
 
 
+def widen_to(x, dtype):
+    """A scalar extended to the wider `dtype` a contraction sums in (bf16 -> f32, f32 -> f64,
+    i32 -> i64; the same type: unchanged)."""
+    if str(x.type) == dtype:
+        return x
+    extend = arith.extf if is_float(dtype) else arith.extsi
+    return extend(element_type(dtype), x)
+
+
 def narrow(x, dtype):
     """An f32 scalar rounded (to nearest even) to `dtype` when that is a low-precision type."""
     return arith.truncf(element_type(dtype), x) if dtype in LOW_PRECISION and str(x.type) != dtype else x

@@ -9,7 +9,7 @@ from tgraph.support.dtypes import TensorSpec
 from tgraph.support.mlir import arith, ir, linalg
 
 from .builders import (affine_map, compute_dtype, elementwise, empty, full, generic, identity_map, lowest, narrow, pad,
-                       reshape, rounded, scalar, spec, widen)
+                       reshape, rounded, scalar, spec, widen_to)
 
 
 
@@ -34,8 +34,9 @@ def im2col_conv(x, w, init, stride, dilation):
                   identity_map(6), ["parallel"] * 6, lambda v, _: v)
     k, p = c * kh * kw, oh * ow
     weights, col = reshape(w, (f, k)), reshape(col, (k, n * p))
-    if spec(x).dtype != acc_dtype:  # f16/bf16: the matmul accumulates in f32
-        weights, col = (elementwise([v], TensorSpec(spec(v).shape, acc_dtype), widen) for v in (weights, col))
+    if spec(x).dtype != acc_dtype:  # f16/bf16, or a preferred_element_type: the matmul accumulates in the wider type
+        weights, col = (elementwise([v], TensorSpec(spec(v).shape, acc_dtype), lambda e: widen_to(e, acc_dtype))
+                        for v in (weights, col))
     product = reshape(linalg.matmul(weights, col, outs=[full((f, n * p), acc_dtype, 0)]), (f, n, p))
     # out[n, f, p] = init[n, f, p] + product[f, n, p]
     swapped = generic([product, reshape(init, (n, f, p))], [affine_map(3, [1, 0, 2]), identity_map(3)],
@@ -44,9 +45,9 @@ def im2col_conv(x, w, init, stride, dilation):
     return reshape(swapped, out_shape)
 
 
-def _conv2d(out, x, w, stride, padding, lhs_dilation, rhs_dilation, groups):
+def _conv2d(out, x, w, stride, padding, lhs_dilation, rhs_dilation, groups, preferred_element_type=None):
     x = _pad_hw(x, padding, 0, lhs_dilation)
-    acc_dtype = compute_dtype(out.dtype)  # f16/bf16 accumulate in f32
+    acc_dtype = compute_dtype(out.dtype)  # f16/bf16 accumulate in f32; otherwise the (preferred) result type
     n, o, oh, ow = out.shape
     if groups == 1:
         acc = linalg.conv_2d_nchw_fchw(x, w, outs=[full(out.shape, acc_dtype, 0)], strides=list(stride),

@@ -115,10 +115,14 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, eps=1e-5):
 
 
 @user_facing
-def linear(x, weight, bias=None):
-    """PyTorch's linear: x @ weight.T + bias, weight of shape (out_features, in_features)."""
-    out = ops.matmul(x, ops.transpose(weight))
-    return out if bias is None else out + bias
+def linear(x, weight, bias=None, preferred_element_type=None):
+    """PyTorch's linear: x @ weight.T + bias, weight of shape (out_features, in_features).
+    preferred_element_type: the matmul sums in, and returns, that wider type (f32 for bf16 operands);
+    the bias is added in it."""
+    out = ops.matmul(x, ops.transpose(weight), preferred_element_type=preferred_element_type)
+    if bias is None:
+        return out
+    return out + ops.bias_in_result_type(bias, out, preferred_element_type)
 
 
 @user_facing

@@ -382,18 +382,32 @@ def _getitem(x, index):
 
 
 # ----------------------------------------------------------------------------- contraction
+def _preferred_type(preferred_element_type, operand):
+    """A contraction's preferred_element_type ('f32', tgraph.f32, np.float32) as the op's attribute:
+    None when not given or when it is the operands' own type (the op's default meaning)."""
+    if preferred_element_type is None:
+        return None
+    dtype = dtypes.dtype_name(preferred_element_type)
+    return None if dtype == operand.spec.dtype else dtype
+
+
 @user_facing
-def dot_general(lhs, rhs, contracting, batch=((), ())):
-    """tg.dot_general: contracting=(lhs dims, rhs dims), batch=(lhs dims, rhs dims)."""
+def dot_general(lhs, rhs, contracting, batch=((), ()), preferred_element_type=None):
+    """tg.dot_general: contracting=(lhs dims, rhs dims), batch=(lhs dims, rhs dims).
+    preferred_element_type: sum the products in, and return, that wider type (f32 for bf16 operands)."""
     trace, (lhs, rhs) = _promote([lhs, rhs], "dot_general")
     return trace.emit("dot_general", [lhs, rhs], lhs_batch=tuple(batch[0]), rhs_batch=tuple(batch[1]),
-                      lhs_contract=tuple(contracting[0]), rhs_contract=tuple(contracting[1]))
+                      lhs_contract=tuple(contracting[0]), rhs_contract=tuple(contracting[1]),
+                      preferred_element_type=_preferred_type(preferred_element_type, lhs))
 
 
 @user_facing
-def matmul(a, b):
-    """numpy.matmul: vectors, matrices, and stacks of matrices with broadcast batch dimensions."""
+def matmul(a, b, preferred_element_type=None):
+    """numpy.matmul: vectors, matrices, and stacks of matrices with broadcast batch dimensions.
+    preferred_element_type: sum the products in, and return, that wider type (f32 for bf16 operands:
+    mixed precision, as jax.lax.dot's)."""
     trace, (a, b) = _promote([a, b], "matmul")
+    preferred = _preferred_type(preferred_element_type, a)
     if a.ndim == 0 or b.ndim == 0:
         raise TGraphError(f"matmul: operands must have at least one dimension, got {a.spec} and {b.spec}; use * for scalars")
     k_a = a.shape[-1]
@@ -405,14 +419,16 @@ def matmul(a, b):
             "transpose an operand (x.T) or fix its shape")
     if a.ndim == 1 or b.ndim == 1:
         if a.ndim == 1 and b.ndim == 1:
-            return trace.emit("dot_general", [a, b], lhs_batch=(), rhs_batch=(), lhs_contract=(0,), rhs_contract=(0,))
+            return trace.emit("dot_general", [a, b], lhs_batch=(), rhs_batch=(), lhs_contract=(0,), rhs_contract=(0,),
+                              preferred_element_type=preferred)
         a2 = reshape(a, (1, k_a)) if a.ndim == 1 else a
         b2 = reshape(b, (k_b, 1)) if b.ndim == 1 else b
-        out = matmul(a2, b2)
+        out = matmul(a2, b2, preferred)
         shape = out.shape[:-2] + (() if a.ndim == 1 else out.shape[-2:-1]) + (() if b.ndim == 1 else out.shape[-1:])
         return reshape(out, shape)
     if a.ndim == 2 and b.ndim == 2:
-        return trace.emit("dot_general", [a, b], lhs_batch=(), rhs_batch=(), lhs_contract=(1,), rhs_contract=(0,))
+        return trace.emit("dot_general", [a, b], lhs_batch=(), rhs_batch=(), lhs_contract=(1,), rhs_contract=(0,),
+                          preferred_element_type=preferred)
     try:
         batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     except ValueError:
@@ -422,7 +438,7 @@ def matmul(a, b):
     b = _broadcast_var(b, batch + b.shape[-2:])
     nb = len(batch)
     return trace.emit("dot_general", [a, b], lhs_batch=tuple(range(nb)), rhs_batch=tuple(range(nb)),
-                      lhs_contract=(nb + 1,), rhs_contract=(nb,))
+                      lhs_contract=(nb + 1,), rhs_contract=(nb,), preferred_element_type=preferred)
 
 
 # ----------------------------------------------------------------------------- convolution
@@ -444,17 +460,30 @@ def _padding4(padding, opname):
     raise TGraphError(f"{opname}: padding must be an int, (pad_h, pad_w) or (top, bottom, left, right), got {padding}")
 
 
+def bias_in_result_type(bias, out, preferred_element_type):
+    """The bias of a contraction given a preferred_element_type, converted to its result's type (a
+    bf16 bias added to an f32 result); without one, as given."""
+    if preferred_element_type is None or _is_scalar(bias):
+        return bias
+    if isinstance(bias, Var):
+        return cast(bias, out.spec.dtype)
+    return np.asarray(bias).astype(out.spec.np_dtype)
+
+
 @user_facing
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
-    """PyTorch's conv2d: x NCHW, weight OIHW, optional bias of shape (O,)."""
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, preferred_element_type=None):
+    """PyTorch's conv2d: x NCHW, weight OIHW, optional bias of shape (O,). preferred_element_type:
+    sum the products in, and return, that wider type (f32 for bf16 operands); the bias is added in it."""
     trace, (x, weight) = _promote([x, weight], "conv2d")
     if x.ndim != 4 or weight.ndim != 4:
         raise TGraphError(f"conv2d: input must be NCHW and weight OIHW (both rank 4), got {x.spec} and {weight.spec}")
+    preferred = _preferred_type(preferred_element_type, x)
     out = trace.emit("conv2d", [x, weight], stride=_pair(stride, "stride", "conv2d"),
                      padding=_padding4(padding, "conv2d"), lhs_dilation=(1, 1),
-                     rhs_dilation=_pair(dilation, "dilation", "conv2d"), groups=int(groups))
+                     rhs_dilation=_pair(dilation, "dilation", "conv2d"), groups=int(groups),
+                     preferred_element_type=preferred)
     if bias is not None:
-        out = out + reshape(bias, (1, -1, 1, 1))
+        out = out + reshape(bias_in_result_type(bias, out, preferred_element_type), (1, -1, 1, 1))
     return out
 
 

@@ -73,3 +73,38 @@ func.func @irdl_operand_kind(%a: i32) -> tensor<3xf32> {
   %0 = "tg.exp"(%a) : (i32) -> tensor<3xf32>
   return %0 : tensor<3xf32>
 }
+
+// -----
+func.func @preferred_narrower(%a: tensor<3x4xf32>, %b: tensor<4x5xf32>) -> tensor<3x5xbf16> {
+  // CHECK: error: 'tg.dot_general' op preferred_element_type bf16 is not allowed for f32 operands (allowed: f32, f64: the operand type or a wider one of its kind) (operand types: tensor<3x4xf32>, tensor<4x5xf32>)
+  %0 = "tg.dot_general"(%a, %b) {lhs_batch = array<i64>, rhs_batch = array<i64>, lhs_contract = array<i64: 1>, rhs_contract = array<i64: 0>, preferred_element_type = bf16} : (tensor<3x4xf32>, tensor<4x5xf32>) -> tensor<3x5xbf16>
+  return %0 : tensor<3x5xbf16>
+}
+
+// -----
+func.func @preferred_integer(%a: tensor<3x4xbf16>, %b: tensor<4x5xbf16>) -> tensor<3x5xi32> {
+  // CHECK: error: 'tg.dot_general' op preferred_element_type i32 is not allowed for bf16 operands (allowed: bf16, f32, f64: the operand type or a wider one of its kind)
+  %0 = "tg.dot_general"(%a, %b) {lhs_batch = array<i64>, rhs_batch = array<i64>, lhs_contract = array<i64: 1>, rhs_contract = array<i64: 0>, preferred_element_type = i32} : (tensor<3x4xbf16>, tensor<4x5xbf16>) -> tensor<3x5xi32>
+  return %0 : tensor<3x5xi32>
+}
+
+// -----
+func.func @preferred_result(%a: tensor<3x4xbf16>, %b: tensor<4x5xbf16>) -> tensor<3x5xbf16> {
+  // CHECK: error: 'tg.dot_general' op result type tensor<3x5xbf16> does not match the inferred type tensor<3x5xf32>
+  %0 = "tg.dot_general"(%a, %b) {lhs_batch = array<i64>, rhs_batch = array<i64>, lhs_contract = array<i64: 1>, rhs_contract = array<i64: 0>, preferred_element_type = f32} : (tensor<3x4xbf16>, tensor<4x5xbf16>) -> tensor<3x5xbf16>
+  return %0 : tensor<3x5xbf16>
+}
+
+// -----
+func.func @preferred_kind(%a: tensor<3x4xbf16>, %b: tensor<4x5xbf16>) -> tensor<3x5xf32> {
+  // CHECK: error: 'tg.dot_general' op attribute 'preferred_element_type' must be a element type, got "f32"
+  %0 = "tg.dot_general"(%a, %b) {lhs_batch = array<i64>, rhs_batch = array<i64>, lhs_contract = array<i64: 1>, rhs_contract = array<i64: 0>, preferred_element_type = "f32"} : (tensor<3x4xbf16>, tensor<4x5xbf16>) -> tensor<3x5xf32>
+  return %0 : tensor<3x5xf32>
+}
+
+// -----
+func.func @conv_preferred(%x: tensor<1x1x5x5xf16>, %w: tensor<1x1x3x3xf16>) -> tensor<1x1x3x3xbf16> {
+  // CHECK: error: 'tg.conv2d' op preferred_element_type bf16 is not allowed for f16 operands (allowed: f16, f32, f64: the operand type or a wider one of its kind)
+  %0 = "tg.conv2d"(%x, %w) {stride = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, lhs_dilation = array<i64: 1, 1>, rhs_dilation = array<i64: 1, 1>, groups = 1 : i64, preferred_element_type = bf16} : (tensor<1x1x5x5xf16>, tensor<1x1x3x3xf16>) -> tensor<1x1x3x3xbf16>
+  return %0 : tensor<1x1x3x3xbf16>
+}

@@ -102,3 +102,15 @@ module {
     return %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %22, %23, %flipped, %27, %28, %29, %30, %31, %37, %38, %39, %41, %42, %43, %44, %45 : tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x5xf32>, tensor<3x7xf32>, tensor<2xf32>, tensor<3xf32>, tensor<2x4xf32>, tensor<1x1x4x7xf32>, tensor<1x1x2x5xf32>, tensor<1x1x2x5xf32>, tensor<3x4xf32>, tensor<2x3xf64>, tensor<2x3xf32>, tensor<2x3xf32>, tensor<2x3xi1>
   }
 }
+
+// A contraction with a preferred_element_type (mixed precision: bf16 products summed and returned in f32).
+// CHECK-LABEL: func.func @mixed_precision(
+// CHECK: "tg.dot_general"(%{{[a-z0-9]+}}, %{{[a-z0-9]+}}) {lhs_batch = array<i64>, lhs_contract = array<i64: 1>, preferred_element_type = f32, rhs_batch = array<i64>, rhs_contract = array<i64: 0>} : (tensor<2x3xbf16>, tensor<3x4xbf16>) -> tensor<2x4xf32>
+// CHECK-NEXT: "tg.conv2d"(%{{[a-z0-9]+}}, %{{[a-z0-9]+}}) {groups = 1 : i64, lhs_dilation = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, preferred_element_type = f64, rhs_dilation = array<i64: 1, 1>, stride = array<i64: 1, 1>} : (tensor<1x1x3x6xf32>, tensor<1x1x2x2xf32>) -> tensor<1x1x2x5xf64>
+module {
+  func.func @mixed_precision(%a: tensor<2x3xbf16>, %b: tensor<3x4xbf16>, %x: tensor<1x1x3x6xf32>, %w: tensor<1x1x2x2xf32>) -> (tensor<2x4xf32>, tensor<1x1x2x5xf64>) {
+    %0 = "tg.dot_general"(%a, %b) {lhs_batch = array<i64>, lhs_contract = array<i64: 1>, preferred_element_type = f32, rhs_batch = array<i64>, rhs_contract = array<i64: 0>} : (tensor<2x3xbf16>, tensor<3x4xbf16>) -> tensor<2x4xf32>
+    %1 = "tg.conv2d"(%x, %w) {groups = 1 : i64, lhs_dilation = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, preferred_element_type = f64, rhs_dilation = array<i64: 1, 1>, stride = array<i64: 1, 1>} : (tensor<1x1x3x6xf32>, tensor<1x1x2x2xf32>) -> tensor<1x1x2x5xf64>
+    return %0, %1 : tensor<2x4xf32>, tensor<1x1x2x5xf64>
+  }
+}

@@ -21,6 +21,25 @@ func.func @matmul(%a: tensor<16x32xf32>, %b: tensor<32x16xf32>) -> tensor<16x16x
   return %0 : tensor<16x16xf32>
 }
 
+// bf16 operands summed in f32 (tg.dot_general with preferred_element_type f32): the same register
+// tiles. Each k step reads a bf16 column of A and row of B and extends them to f32 in registers
+// (the extension is folded out of the contraction: once per vector, not per product).
+// CHECK-LABEL: func.func @mixed_precision_matmul
+// CHECK-NOT: linalg.matmul
+// CHECK: scf.for %{{.*}} = %c0 to %c32 step %c1 iter_args(%{{.*}} = %{{.*}}) -> (vector<8x16xf32>)
+// CHECK: %[[COLUMN:.*]] = arith.extf %{{.*}} : vector<8xbf16> to vector<8xf32>
+// CHECK: %[[ROW:.*]] = arith.extf %{{.*}} : vector<16xbf16> to vector<16xf32>
+// CHECK: vector.outerproduct %[[COLUMN]], %[[ROW]], %{{.*}} : vector<8xf32>, vector<16xf32>
+// CHECK-NOT: linalg.matmul
+// CHECK: return
+func.func @mixed_precision_matmul(%a: tensor<16x32xbf16>, %b: tensor<32x16xbf16>) -> tensor<16x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x16xf32>
+  %c = linalg.fill ins(%zero : f32) outs(%e : tensor<16x16xf32>) -> tensor<16x16xf32>
+  %0 = linalg.matmul ins(%a, %b : tensor<16x32xbf16>, tensor<32x16xbf16>) outs(%c : tensor<16x16xf32>) -> tensor<16x16xf32>
+  return %0 : tensor<16x16xf32>
+}
+
 // CHECK-LABEL: func.func @exp
 // CHECK-NOT: linalg.generic
 // CHECK: scf.for %{{.*}} = %c0 to %c4 step %c1

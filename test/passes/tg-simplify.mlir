@@ -48,3 +48,18 @@ func.func @outer(%a: tensor<4x1x3xf32>, %b: tensor<1x4x5xf32>, %c: tensor<2x6xf3
   %3 = "tg.dot_general"(%c, %c) {lhs_batch = array<i64: 1, 0>, lhs_contract = array<i64>, rhs_batch = array<i64: 1, 0>, rhs_contract = array<i64>} : (tensor<2x6xf32>, tensor<2x6xf32>) -> tensor<6x2xf32>
   return %0, %2, %3 : tensor<4x3x5xf32>, tensor<3x3xf32>, tensor<6x2xf32>
 }
+
+// With a preferred_element_type, each factor is cast to it first: the one product, in that type
+// (a bf16 x bf16 product is exact in f32), and the result keeps its type.
+// CHECK-LABEL: func.func @outer_preferred
+// CHECK-NOT: tg.dot_general
+// CHECK: %[[LW:.*]] = "tg.cast"(%arg0) {dtype = f32} : (tensor<3x1xbf16>) -> tensor<3x1xf32>
+// CHECK: %[[LB:.*]] = "tg.broadcast_in_dim"(%[[LW]]) {dims = array<i64: 0, 1>, shape = array<i64: 3, 5>}
+// CHECK: %[[RW:.*]] = "tg.cast"(%arg1) {dtype = f32} : (tensor<1x5xbf16>) -> tensor<1x5xf32>
+// CHECK: %[[RB:.*]] = "tg.broadcast_in_dim"(%[[RW]]) {dims = array<i64: 0, 1>, shape = array<i64: 3, 5>}
+// CHECK: %[[P:.*]] = "tg.mul"(%[[LB]], %[[RB]]) : (tensor<3x5xf32>, tensor<3x5xf32>) -> tensor<3x5xf32>
+// CHECK: return %[[P]] : tensor<3x5xf32>
+func.func @outer_preferred(%a: tensor<3x1xbf16>, %b: tensor<1x5xbf16>) -> tensor<3x5xf32> {
+  %0 = "tg.dot_general"(%a, %b) {lhs_batch = array<i64>, lhs_contract = array<i64: 1>, rhs_batch = array<i64>, rhs_contract = array<i64: 0>, preferred_element_type = f32} : (tensor<3x1xbf16>, tensor<1x5xbf16>) -> tensor<3x5xf32>
+  return %0 : tensor<3x5xf32>
+}

@@ -1,5 +1,6 @@
 // RUN: tgraph-opt %s --tg-to-linalg | filecheck %s
 // RUN: tgraph-opt %s --tg-to-linalg | filecheck %s --check-prefix=NONE-LEFT
+// RUN: tgraph-opt %s --tg-to-linalg | filecheck %s --check-prefix=UNROUNDED
 
 // Every tg op is gone: elementwise ops are parallel linalg.generic ops (which upstream fusion
 // merges), contractions named linalg ops where the dimensions fit, the rest generic or tensor ops.
@@ -40,6 +41,31 @@ func.func @contractions(%a: tensor<2x3xf32>, %b: tensor<3x4xf32>, %c: tensor<5x2
   %1 = "tg.dot_general"(%c, %d) {lhs_batch = array<i64: 0>, rhs_batch = array<i64: 0>, lhs_contract = array<i64: 2>, rhs_contract = array<i64: 1>} : (tensor<5x2x3xf32>, tensor<5x3x4xf32>) -> tensor<5x2x4xf32>
   %2 = "tg.dot_general"(%a, %a) {lhs_batch = array<i64>, rhs_batch = array<i64>, lhs_contract = array<i64: 0>, rhs_contract = array<i64: 0>} : (tensor<2x3xf32>, tensor<2x3xf32>) -> tensor<3x3xf32>
   return %0, %1, %2 : tensor<2x4xf32>, tensor<5x2x4xf32>, tensor<3x3xf32>
+}
+
+// A preferred_element_type (mixed precision): the bf16 operands are extended to f32 in the loop
+// body (a named op extends them itself: its operands bf16, its accumulator f32), the products are
+// summed in f32, and the f32 sums are the result, not rounded back to bf16.
+// CHECK-LABEL: func.func @mixed_precision
+// CHECK: %[[ZERO:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<2x4xf32>)
+// CHECK: %[[MATMUL:.*]] = linalg.matmul ins(%arg0, %arg1 : tensor<2x3xbf16>, tensor<3x4xbf16>) outs(%[[ZERO]] : tensor<2x4xf32>)
+// CHECK: %[[GENERIC:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]{{.*}} ins(%arg0, %arg2 : tensor<2x3xbf16>, tensor<4x3xbf16>) outs(%{{.*}} : tensor<2x4xf32>)
+// CHECK-NEXT: ^bb0(%[[A:.*]]: bf16, %[[B:.*]]: bf16, %[[ACC:.*]]: f32):
+// CHECK-NEXT: %[[WIDE_A:.*]] = arith.extf %[[A]] : bf16 to f32
+// CHECK-NEXT: %[[WIDE_B:.*]] = arith.extf %[[B]] : bf16 to f32
+// CHECK-NEXT: %[[PRODUCT:.*]] = arith.mulf %[[WIDE_A]], %[[WIDE_B]] : f32
+// CHECK-NEXT: %[[SUM:.*]] = arith.addf %[[ACC]], %[[PRODUCT]] : f32
+// CHECK-NEXT: linalg.yield %[[SUM]] : f32
+// CHECK: %[[CONV:.*]] = linalg.conv_2d_nchw_fchw {{.*}} ins(%arg3, %arg4 : tensor<1x2x5x5xf32>, tensor<3x2x3x3xf32>) outs(%{{.*}} : tensor<1x3x3x3xf64>)
+// CHECK: return %[[MATMUL]], %[[GENERIC]], %[[CONV]] : tensor<2x4xf32>, tensor<2x4xf32>, tensor<1x3x3x3xf64>
+// UNROUNDED-LABEL: func.func @mixed_precision
+// UNROUNDED-NOT: arith.truncf
+// UNROUNDED: return
+func.func @mixed_precision(%a: tensor<2x3xbf16>, %b: tensor<3x4xbf16>, %t: tensor<4x3xbf16>, %x: tensor<1x2x5x5xf32>, %w: tensor<3x2x3x3xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>, tensor<1x3x3x3xf64>) {
+  %0 = "tg.dot_general"(%a, %b) {lhs_batch = array<i64>, rhs_batch = array<i64>, lhs_contract = array<i64: 1>, rhs_contract = array<i64: 0>, preferred_element_type = f32} : (tensor<2x3xbf16>, tensor<3x4xbf16>) -> tensor<2x4xf32>
+  %1 = "tg.dot_general"(%a, %t) {lhs_batch = array<i64>, rhs_batch = array<i64>, lhs_contract = array<i64: 1>, rhs_contract = array<i64: 1>, preferred_element_type = f32} : (tensor<2x3xbf16>, tensor<4x3xbf16>) -> tensor<2x4xf32>
+  %2 = "tg.conv2d"(%x, %w) {stride = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, lhs_dilation = array<i64: 1, 1>, rhs_dilation = array<i64: 1, 1>, groups = 1, preferred_element_type = f64} : (tensor<1x2x5x5xf32>, tensor<3x2x3x3xf32>) -> tensor<1x3x3x3xf64>
+  return %0, %1, %2 : tensor<2x4xf32>, tensor<2x4xf32>, tensor<1x3x3x3xf64>
 }
 
 // CHECK-LABEL: func.func @reductions

@@ -193,6 +193,26 @@ case("dot_general", lambda x, y: tg.dot_general(x, y, contracting=((1,), (1,)), 
      [spec((3, 4, 5), "f64"), spec((2, 4, 3), "f64")], lambda x, y: np.einsum("bkm,nkb->bmn", x, y), name="general")
 
 
+def summed_wider(x):
+    """A preferred_element_type wider than x's type (mixed precision): f32 for f16 and bf16, f64 for
+    f32. The derivative checks trace every case in f64: there it is x's own type (the attribute left out)."""
+    return {"f16": "f32", "bf16": "f32"}.get(x.spec.dtype, "f64")
+
+
+def in_f64(ref):
+    """A reference computed from the operands converted to f64 (exact products of f16/bf16 values)."""
+    return lambda *xs: ref(*[np.asarray(x).astype(np.float64) for x in xs])
+
+
+for a, b, dtype in [((3, 4), (4, 5), "bf16"), ((2, 3, 4), (2, 4, 5), "f16"), ((3, 4), (4, 5), "f32")]:
+    case("dot_general", lambda x, y: tg.matmul(x, y, preferred_element_type=summed_wider(x)),
+         [spec(a, dtype), spec(b, dtype)], in_f64(np.matmul), tol=1e-5 if dtype != "f32" else None, name="preferred")
+case("dot_general", lambda x, y: tg.dot_general(x, y, contracting=((1,), (1,)), batch=((0,), (2,)),
+                                                preferred_element_type=summed_wider(x)),
+     [spec((3, 4, 5), "bf16"), spec((2, 4, 3), "bf16")], in_f64(lambda x, y: np.einsum("bkm,nkb->bmn", x, y)),
+     tol=1e-5, name="general-preferred")
+
+
 # ----------------------------------------------------------------------------- convolution
 def np_conv2d(x, w, stride=(1, 1), padding=(0, 0, 0, 0), dilation=(1, 1), groups=1):
     """Direct loops: the plainest statement of NCHW x OIHW cross-correlation."""
@@ -235,6 +255,11 @@ for xs, ws, kw in [((1, 1, 5, 5), (1, 1, 3, 3), {}),
              tol=1e-5)
 case("conv2d", lambda x, w, b: tg.conv2d(x, w, b, padding=1), [spec((1, 2, 4, 4)), spec((3, 2, 3, 3)), spec((3,))],
      lambda x, w, b: np_conv2d(x, w, padding=(1, 1, 1, 1)) + b.reshape(1, 3, 1, 1), tol=1e-5, name="bias")
+for dtype in ("bf16", "f32"):
+    case("conv2d", lambda x, w, b: tg.conv2d(x, w, b, stride=2, padding=1, preferred_element_type=summed_wider(x)),
+         [spec((2, 3, 7, 6), dtype), spec((4, 3, 3, 2), dtype), spec((4,), dtype)],
+         in_f64(lambda x, w, b: np_conv2d(x, w, (2, 2), (1, 1, 1, 1)) + b.reshape(1, 4, 1, 1)),
+         tol=1e-5 if dtype != "f32" else None, name="preferred")
 
 def np_dilated_cropped(x, lhs_dilation, crop):
     """Zeros between input elements, then crop (top, bottom, left, right)."""

@@ -74,6 +74,8 @@ KERNEL_CASES = [
     ("layer_norm", lambda a, g, b: tg.layer_norm(a, g, b), [tg.f32[33, 257], tg.f32[257], tg.f32[257]],
      "tree reduction"),
     ("short_sums", lambda a: tg.sum(a, axis=1), [tg.f32[700, 9]], "serial reduction"),
+    ("matmul_bf16_summed_in_f32", lambda a, b: tg.matmul(a, b, preferred_element_type=tg.f32),
+     [tg.bf16[70, 40], tg.bf16[40, 130]], "contraction"),
 ]
 
 
