@@ -113,7 +113,20 @@ def per_example_grads(inputs):
     return _jit(jax.vmap(jax.grad(_example_loss, argnums=tuple(range(1, 7))), in_axes=(0,) + (None,) * 6 + (0,)), inputs)
 
 
-def mlp_train_step(inputs):
+def mlp_loss_bf16(x, w1, b1, w2, b2, w3, b3, labels):
+    """bf16 matmuls accumulating in f32 (preferred_element_type), f32 master weights and softmax."""
+    def dense(h, w, b):
+        return jnp.matmul(h.astype(jnp.bfloat16), w.astype(jnp.bfloat16), preferred_element_type=jnp.float32) + b
+    h = jax.nn.relu(dense(x, w1, b1))
+    h = jax.nn.relu(dense(h, w2, b2))
+    return _cross_entropy(dense(h, w3, b3), labels)
+
+
+def mlp_train_step_bf16(inputs):
+    return mlp_train_step(inputs, mlp_loss_bf16)
+
+
+def mlp_train_step(inputs, loss=mlp_loss):
     """jax.jit over value_and_grad and Adam written with jax.numpy as optax's (bias-corrected,
     eps outside the square root)."""
     from workloads import ADAM_LR
@@ -121,7 +134,7 @@ def mlp_train_step(inputs):
 
     def train_step(params, state, x, labels):
         count, mu, nu = state
-        value, grads = jax.value_and_grad(lambda ps: mlp_loss(x, *ps, labels))(params)
+        value, grads = jax.value_and_grad(lambda ps: loss(x, *ps, labels))(params)
         mu = [b1 * m + (1 - b1) * g for m, g in zip(mu, grads)]
         nu = [b2 * v + (1 - b2) * g * g for v, g in zip(nu, grads)]
         count = count + 1

@@ -107,7 +107,17 @@ def per_example_grads(inputs):
     return lambda: per_example(*inputs)
 
 
-def mlp_train_step(inputs):
+def mlp_loss_bf16(x, w1, b1, w2, b2, w3, b3, labels):
+    """The MLP with bf16 matmuls accumulating in f32 (their inputs cast in the step; the master
+    weights, biases and the softmax stay f32)."""
+    def dense(h, w, b):
+        return tg.matmul(h.astype(tg.bf16), w.astype(tg.bf16), preferred_element_type=tg.f32) + b
+    h = tg.relu(dense(x, w1, b1))
+    h = tg.relu(dense(h, w2, b2))
+    return tg.cross_entropy(dense(h, w3, b3), labels)
+
+
+def mlp_train_step(inputs, loss=mlp_loss):
     """@tg.jit over value_and_grad and tg.optim.adam's update: one compiled function per step."""
     from workloads import ADAM_LR
 
@@ -115,11 +125,15 @@ def mlp_train_step(inputs):
 
     @tg.jit
     def train_step(params, opt_state, x, labels):
-        value, grads = tg.value_and_grad(lambda ps: mlp_loss(x, *ps, labels))(params)
+        value, grads = tg.value_and_grad(lambda ps: loss(x, *ps, labels))(params)
         updates, opt_state = optimizer.update(grads, opt_state, params)
         return value, tg.optim.apply_updates(params, updates), opt_state
 
     x, *params, labels = inputs
     state = optimizer.init(params)
     return lambda: train_step(params, state, x, labels)[:2]
+
+
+def mlp_train_step_bf16(inputs):
+    return mlp_train_step(inputs, mlp_loss_bf16)
 

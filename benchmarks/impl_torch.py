@@ -3,6 +3,7 @@ compiles: 10-20 s for a training step with an empty inductor cache). Gradients b
 the (compiled) loss; labels become int64, as cross_entropy needs, before timing. On the GPU
 (device="cuda"): the inputs moved there once, and each call waits for the GPU to finish."""
 
+import contextlib
 import os
 
 import torch
@@ -134,7 +135,13 @@ def per_example_grads(inputs, compiled=False):
     return _call(per_example, inputs, compiled)
 
 
-def mlp_train_step(inputs, compiled=False):
+def mlp_train_step_bf16(inputs, compiled=False):
+    """The same step under torch.autocast("cpu", bfloat16), PyTorch's mixed-precision recipe: its
+    matmuls read and write bf16, the loss and the optimizer stay f32."""
+    return mlp_train_step(inputs, compiled, autocast=torch.bfloat16)
+
+
+def mlp_train_step(inputs, compiled=False, autocast=None):
     """loss.backward(); opt.step() with torch.optim.Adam (foreach, its default on the CPU); each
     call trains one more step on the same batch (the first call's result is checked)."""
     from workloads import ADAM_LR
@@ -146,7 +153,8 @@ def mlp_train_step(inputs, compiled=False):
 
     def step():
         optimizer.zero_grad(set_to_none=True)
-        value = loss(x, *params, labels)
+        with torch.autocast("cpu", dtype=autocast) if autocast else contextlib.nullcontext():
+            value = loss(x, *params, labels)
         value.backward()
         optimizer.step()
         return value.detach(), [p.detach() for p in params]

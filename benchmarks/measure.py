@@ -80,7 +80,7 @@ def prepare(workload, systems, modules, warmup):
             continue
         calls[system] = call
         cells[system] = {"status": "ok", "first_call_s": first, "check_error": error,
-                         "check_ok": error <= TOLERANCE}
+                         "check_ok": error <= (workload.tolerance or TOLERANCE)}
     return calls, cells
 
 

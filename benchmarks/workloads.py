@@ -25,6 +25,7 @@ class Workload:
     formula: str = ""  # how `work` was counted
     device: str = "cpu"  # "cuda": inputs and results on the GPU (systems whose impl has DEVICES with it)
     reference: str = ""  # impl_numpy's builder of the float64 reference, when not `builder`
+    tolerance: float = 0.0  # largest relative error of a correct result, when not measure.TOLERANCE
 
 
 def _normal(rng, shape, scale=1.0):
@@ -89,6 +90,9 @@ CNN_FORMULA = ("2*N*H*W*O*C*9 per conv (N=64): conv1 (28x28, 1->32) forward and 
                "32->64) forward, weight and input gradients; linear 3136->10 likewise")
 SHEET = ROWS * COLS * 4  # bytes of one 4096x1024 f32 array
 ADAM_LR = 1e-3  # mlp_train_step: Adam (b1 0.9, b2 0.999, eps 1e-8) from its initial state, one step
+# bf16 keeps 8 bits of mantissa: a loss to about 0.4% and Adam's first step (lr * sign of each
+# gradient) flips where a gradient is within rounding of zero, against the f64 reference.
+BF16_TOLERANCE = 5e-2
 
 WORKLOADS = [
     Workload("mlp_value_and_grad", "MLP 784-512-512-10 value_and_grad, batch 256", "mlp_value_and_grad",
@@ -112,6 +116,9 @@ WORKLOADS = [
              "rnn_value_and_grad_checkpoint", rnn_inputs, _rnn_flops(), "GFLOP/s", reference="rnn_value_and_grad"),
     Workload("mlp_train_step", f"MLP train step: value_and_grad and Adam (lr {ADAM_LR:g}), one compiled function",
              "mlp_train_step", mlp_inputs, MLP_FLOPS, "GFLOP/s", formula=MLP_FORMULA),
+    Workload("mlp_train_step_bf16", "the same, bf16 matmuls (f32 accumulation, master weights and softmax)",
+             "mlp_train_step_bf16", mlp_inputs, MLP_FLOPS, "GFLOP/s", formula=MLP_FORMULA,
+             reference="mlp_train_step", tolerance=BF16_TOLERANCE),
     Workload("per_example_grads", "per-example gradients of the MLP, vmap(grad), batch 256", "per_example_grads",
              mlp_inputs, MLP_FLOPS, "GFLOP/s", formula=MLP_FORMULA),
     Workload("small_call", "per-call overhead, x*y + 1 on 4 elements", "small_call",

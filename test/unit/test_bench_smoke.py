@@ -126,3 +126,15 @@ def test_train_step_row_checks_tgraph_against_numpy_adam():
     assert cells["tgraph"]["status"] == "ok" and cells["tgraph"]["check_ok"], cells
     # Adam's first step is g / (|g| + eps): f32 rounding of tiny gradients shows, in numpy's f32 as in tgraph
     assert cells["tgraph"]["check_error"] <= 10 * cells["numpy"]["check_error"]
+
+
+def test_bf16_train_step_row_computes_in_bf16_within_its_tolerance():
+    """mlp_train_step_bf16: bf16 matmuls with f32 accumulation, checked against the f64 step with
+    the bf16 tolerance; its error shows bf16 rounding (it is not an f32 step)."""
+    import impl_tgraph
+    import measure
+    from workloads import BF16_TOLERANCE, BY_NAME
+
+    _, cells = measure.prepare(BY_NAME["mlp_train_step_bf16"], ["tgraph"], {"tgraph": impl_tgraph}, 0)
+    assert cells["tgraph"]["status"] == "ok" and cells["tgraph"]["check_ok"], cells
+    assert 1e-4 < cells["tgraph"]["check_error"] <= BF16_TOLERANCE

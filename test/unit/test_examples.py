@@ -34,3 +34,12 @@ def test_the_mlp_demo_trains_with_target_cuda(emulated_gpu, capsys):
     out = capsys.readouterr().out
     assert accuracy >= 0.9, out
     assert "digits_mlp (cuda)" in out and any(name == "tg_kernel_0" for name, _, _ in emulated_gpu.launches)
+
+
+def test_the_mlp_demo_trains_in_bf16(capsys):
+    """`digits_mlp.py --precision bf16`: bf16 matmuls summing in f32, f32 master weights."""
+    accuracy = __import__("digits_mlp").main(quiet=True, precision="bf16")
+    out = capsys.readouterr().out
+    assert accuracy >= 0.95, out
+    step_ir = (EXAMPLES.parent / "out" / "digits_mlp_bf16_ir" / "tg.mlir").read_text()
+    assert step_ir.count("preferred_element_type = f32") == 2 and "xbf16>" in step_ir

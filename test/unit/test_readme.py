@@ -77,13 +77,19 @@ def test_readme_misuse_example_runs(capsys):
     assert "input 1 ('labels') holds 4294967297, which does not fit in i32" in lines[2]
 
 
-def test_readme_export_example_runs(capsys):
+def test_readme_mixed_precision_example_runs(capsys):
     exec(compile(blocks("python")[9], "README.md", "exec"), {})
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines == ["bf16 float32 0.002", "f16 0.002 32768.0"]
+
+
+def test_readme_export_example_runs(capsys):
+    exec(compile(blocks("python")[10], "README.md", "exec"), {})
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines == ["['forward', 'grad', 'jvp', 'value_and_grad', 'vjp']", "True (3, 2)",
                      "(const float *w, const float *x, const float *y, float *value, float *grad_w)"]
 
 
 def test_readme_op_record_example_prints_what_is_shown(capsys):
-    exec(compile(blocks("python")[10], "README.md", "exec"), {})
+    exec(compile(blocks("python")[11], "README.md", "exec"), {})
     assert capsys.readouterr().out == blocks("text")[0]
