@@ -121,7 +121,8 @@ def _encode_dense(array):
     if array.dtype == NUMPY_DTYPES["bf16"]:
         raw = np.ascontiguousarray(array).view(np.uint16)
         return ir.DenseElementsAttr.get(raw, type=element_type("bf16"), shape=list(array.shape))
-    return ir.DenseElementsAttr.get(np.ascontiguousarray(array))
+    # The shape is explicit: from a 0-d buffer the bindings would make a tensor of one element.
+    return ir.DenseElementsAttr.get(np.ascontiguousarray(array).reshape(-1), shape=list(array.shape))
 
 
 I64 = AttrKind("i64", ir.IntegerAttr,

@@ -29,6 +29,7 @@ _EXPORTS = {
     **dict.fromkeys(["custom_jvp", "custom_vjp", "checkpoint"], "custom"),
     **dict.fromkeys(["CompiledOut", "CompiledScalar", "compile_out", "compile_scalar", "jit"], "compiled"),
     "export": "aot",
+    **dict.fromkeys(["import_stablehlo", "from_jax", "from_torch"], "importers"),
     **dict.fromkeys(["DeviceArray", "to_device"], "backends.cuda"),
     **dict.fromkeys(["batch_norm", "cross_entropy", "dropout", "gelu", "layer_norm", "linear", "log_softmax",
                      "logsumexp", "mse_loss", "softmax"], "nn"),

@@ -47,3 +47,10 @@ def bundled_opt_tool():
         if os.access(path, os.X_OK):
             return path
     return None
+
+
+def stablehlo_module():
+    """The bindings' StableHLO support: `register_dialect`, the attribute wrappers
+    (DotDimensionNumbers, ...), `deserialize_portable_artifact`, `eval_module` (its reference
+    interpreter). An ImportError where the bindings lack it (upstream's own wheels)."""
+    return _load("_mlir_libs._stablehlo")

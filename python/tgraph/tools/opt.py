@@ -14,7 +14,7 @@ import sys
 import tempfile
 
 from tgraph import dialect
-from tgraph.support.mlir import ir
+from tgraph.support.mlir import ir, stablehlo_module
 from tgraph.passes import PASSES, PipelineError, build_pass_manager
 
 _LOC = re.compile(r'"((?:[^"\\]|\\.)*)":(\d+):(\d+)')
@@ -211,11 +211,20 @@ def process(text, args, printer, out):
     return True
 
 
+def _read_stablehlo(ctx):
+    """Let the tool read StableHLO (what --tg-import-stablehlo converts), where the bindings have it."""
+    try:
+        stablehlo_module().register_dialect(ctx)
+    except ImportError:
+        pass
+
+
 def convert(text, args, out):
     """Process the input (each of its chunks with --split-input-file); True if all succeeded."""
     filename = "<stdin>" if args.input == "-" else args.input
     ok = True
-    with dialect.context():
+    with dialect.context() as ctx:
+        _read_stablehlo(ctx)
         for i, (chunk, offset) in enumerate(_chunks(text, args.split_input_file)):
             if i:
                 out.write("// -----\n")
