@@ -481,6 +481,7 @@ RULES = {
     "stablehlo.not": _boolean("not"),
     "stablehlo.optimization_barrier": _passthrough,
     "stablehlo.constant": _constant,
+    "arith.constant": _constant,  # of a tensor: torch-mlir leaves a few
     "stablehlo.iota": _iota,
     "stablehlo.broadcast_in_dim": _broadcast_in_dim,
     "stablehlo.reshape": _reshape,

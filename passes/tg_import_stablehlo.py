@@ -39,7 +39,7 @@ def convert_block(block):
             new = _while(op)
         elif name == "stablehlo.case":
             new = _case(op)
-        elif name.startswith(("stablehlo.", "chlo.")):
+        elif name.startswith(("stablehlo.", "chlo.")) or name == "arith.constant" and _is_tensor(op.results[0]):
             with ir.InsertionPoint(op):
                 new = convert(op, list(op.operands))
         else:
@@ -50,6 +50,10 @@ def convert_block(block):
         for old, value in zip(op.results, new):
             old.replace_all_uses_with(value)
         op.erase()
+
+
+def _is_tensor(value):
+    return isinstance(value.type, ir.RankedTensorType)
 
 
 def _scalar_constant(value):

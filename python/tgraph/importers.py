@@ -7,6 +7,8 @@ StableHLO is parsed in a context of its own (the StableHLO dialect registered, a
 dialects allowed for the attributes jax.export adds); the converted module is tg, scf and func
 ops only, and is read again into tgraph's context."""
 
+import warnings
+
 import numpy as np
 
 from tgraph import dialect
@@ -110,3 +112,55 @@ def _jax_spec(struct):
 def _with_all_inputs(graph, kept, specs):
     """A graph taking an argument per spec, calling `graph` on those at the positions `kept`."""
     return trace(lambda *args: graph.inline(*[args[i] for i in kept]), specs, name=graph.name)
+
+
+@user_facing
+def from_torch(module_or_fn, *example_inputs):
+    """A Graph of a PyTorch module (or function of tensors) at the example inputs' shapes and dtypes:
+    torch.export and torch-mlir's FX importer to StableHLO, then import_stablehlo. The Graph's
+    inputs are the module's parameters in `named_parameters()` order, then the call's inputs
+    (`graph.input_names` names them), so tgraph's gradients include the parameters'. Buffers
+    (batch-norm statistics) are constants: put a module with batch norm or dropout in eval mode."""
+    try:
+        import torch
+        from torch_mlir import fx
+    except ImportError:
+        raise TGraphError("from_torch needs PyTorch and torch-mlir (pip install torch torch-mlir)") from None
+    module = module_or_fn if isinstance(module_or_fn, torch.nn.Module) else None
+    if module is None and not callable(module_or_fn):
+        raise TGraphTypeError(f"from_torch needs a torch.nn.Module or a function, got {type(module_or_fn).__name__}")
+    params = dict(module.named_parameters()) if module is not None else {}
+    buffers = dict(module.named_buffers()) if module is not None else {}
+    if module is not None and module.training and any(
+            isinstance(m, (torch.nn.modules.batchnorm._BatchNorm, torch.nn.Dropout)) for m in module.modules()):
+        raise TGraphError("from_torch: the module is in training mode and has batch norm or dropout; call "
+                          ".eval() first (tgraph imports their evaluation form: batch statistics as constants, "
+                          "no dropout)")
+    inputs = [torch.as_tensor(x) for x in example_inputs]
+    n_params, n_buffers = len(params), len(buffers)
+
+    class Stateless(torch.nn.Module):  # parameters and buffers as arguments, not weights baked in
+        def forward(self, *args):
+            if module is None:
+                return module_or_fn(*args)
+            state = dict(zip(list(params) + list(buffers), args[:n_params + n_buffers]))
+            return torch.func.functional_call(module, state, tuple(args[n_params + n_buffers:]))
+
+    arguments = [p.detach() for p in params.values()] + [b.detach() for b in buffers.values()] + inputs
+    try:
+        with warnings.catch_warnings():  # torch.export's own deprecation notices, not the user's
+            warnings.simplefilter("ignore", FutureWarning)
+            imported = fx.export_and_import(Stateless(), *arguments, output_type="stablehlo")
+    except Exception as err:  # noqa: BLE001 - torch.export's and the FX importer's errors, as they are
+        raise TGraphError(f"from_torch: torch.export or torch-mlir's FX importer failed: {type(err).__name__}: "
+                          f"{str(err).strip().splitlines()[0] if str(err).strip() else ''}") from None
+    graph = import_stablehlo(imported.operation.get_asm(), "main")
+    names = list(params) + [f"input{i}" for i in range(len(inputs))]
+    if n_buffers:
+        constants = [b.detach().cpu().numpy() for b in buffers.values()]
+        specs = graph.input_specs[:n_params] + graph.input_specs[n_params + n_buffers:]
+        inner = graph
+        graph = trace(lambda *args: inner.inline(*args[:n_params], *constants, *args[n_params:]), specs,
+                      name=inner.name)
+    graph.input_names = names
+    return graph

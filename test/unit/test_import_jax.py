@@ -249,3 +249,52 @@ def test_import_stablehlo_reads_text_and_portable_artifacts():
         tg.import_stablehlo(exported.mlir_module(), func="nope")
     with pytest.raises(tg.TGraphError, match=r"cannot read the StableHLO module"):
         tg.import_stablehlo("module { func.func @main( }")
+
+
+# StableHLO's own reference interpreter is a third opinion on the forward functions. It aborts the
+# whole process on an op it lacks, so it runs in a child process.
+REFERENCE_CHILD = """
+import json, sys
+import numpy as np
+sys.path.insert(0, {here!r})
+import test_import_jax as t
+from tgraph.support.mlir import ir, stablehlo_module
+from jax import export
+shlo = stablehlo_module()
+results = {{}}
+for case in t.CASES:
+    if case.id not in {ids!r}:
+        continue
+    args = [np.asarray(a) for a in t.inputs(case)]
+    text = export.export(t.jax.jit(case.fn))(*args).mlir_module()
+    ctx = ir.Context()
+    shlo.register_dialect(ctx)
+    with ctx:
+        module = ir.Module.parse(text)
+        attrs = [ir.DenseElementsAttr.get(np.ascontiguousarray(a).reshape(-1), shape=list(a.shape)) for a in args]
+        results[case.id] = [np.array(out).tolist() for out in shlo.eval_module(module, attrs)]
+print(json.dumps(results))
+"""
+REFERENCE_CASES = ["mlp", "attention", "layer_norm", "cumsum_clip", "scan_rnn", "cond_switch", "embedding", "convnet"]
+
+
+def test_stablehlo_reference_interpreter_agrees():
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from tgraph.support.mlir import stablehlo_module
+
+    try:
+        stablehlo_module()
+    except ImportError:
+        pytest.skip("the MLIR bindings in use have no StableHLO support")
+    code = REFERENCE_CHILD.format(here=os.path.dirname(__file__), ids=REFERENCE_CASES)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    reference = json.loads(done.stdout.strip().splitlines()[-1])
+    assert sorted(reference) == sorted(REFERENCE_CASES)
+    for case in CASES:
+        if case.id in reference:
+            np.testing.assert_allclose(graph(case)(*inputs(case)), reference[case.id][0], rtol=1e-9, atol=1e-12)

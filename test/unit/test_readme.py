@@ -90,6 +90,20 @@ def test_readme_export_example_runs(capsys):
                      "(const float *w, const float *x, const float *y, float *value, float *grad_w)"]
 
 
-def test_readme_op_record_example_prints_what_is_shown(capsys):
+def test_readme_from_jax_example_runs(capsys):
     exec(compile(blocks("python")[11], "README.md", "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["[\"x0['b1']\", \"x0['w1']\", \"x0['w2']\", 'x1', 'x2']", "True"]
+    assert "linalg.matmul" in "\n".join(lines[2:])
+
+
+def test_readme_from_torch_example_runs(capsys):
+    exec(compile(blocks("python")[12], "README.md", "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["['0.weight', '0.bias', '2.weight', '2.bias', 'input0']", "True"]
+    assert '"tg.dot_general"' in "\n".join(lines[2:])
+
+
+def test_readme_op_record_example_prints_what_is_shown(capsys):
+    exec(compile(blocks("python")[13], "README.md", "exec"), {})
     assert capsys.readouterr().out == blocks("text")[0]
