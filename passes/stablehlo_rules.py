@@ -337,7 +337,35 @@ def _with_init(em, op, kind, reduced, init):
     return _combine(em, kind, reduced, broadcast_to(em, init, spec(reduced).shape))
 
 
+def _arg_reduce(em, op, args):
+    """A reduction of (values, indices) whose body keeps the larger (GT) or smaller (LT) value and,
+    on ties, the smaller index: argmax and argmin as JAX writes them. The result is the extreme
+    value and the smallest index holding it; a NaN counts as the extreme (its first index), as in JAX."""
+    body = [o for o in op.regions[0].blocks[0].operations if o.name not in ("stablehlo.return", "func.return")]
+    directions = {stablehlo.ComparisonDirectionAttr(o.attributes["comparison_direction"]).value
+                  for o in body if o.name == "stablehlo.compare"}
+    axes = tuple(ints(op, "dimensions"))
+    values, indices, init_value, init_index = args
+    start = constant_value(init_index)
+    if len(axes) != 1 or not (directions & {"GT", "LT"}) or start is None or start.reshape(-1)[0] != 0 \
+            or spec(values).shape != spec(indices).shape:
+        fail(op, "with 2 operands is supported as argmax or argmin over one axis only")
+    largest = "GT" in directions
+    extreme = em.reduce_max(values, axes=axes) if largest else em.neg(em.reduce_max(em.neg(values), axes=axes))
+    shape, kept = spec(values).shape, tuple(d for d in range(spec(values).rank) if d not in axes)
+    wide = em.broadcast_in_dim(extreme, dims=kept, shape=shape)
+    hit = em.compare(values, wide, direction="eq")
+    if is_float(spec(values).dtype):  # a NaN is the extreme: maximumf propagated it into `extreme`
+        hit = em.select(em.compare(values, values, direction="ne"), splat_like(em, hit, 1), hit)
+    # larger than any index, and exact as the f64 a splat holds
+    big = {"i32": 2 ** 31 - 1, "i64": 2 ** 62}.get(spec(indices).dtype, np.inf)
+    candidates = em.select(hit, indices, splat_like(em, indices, big))
+    return [extreme, em.neg(em.reduce_max(em.neg(candidates), axes=axes))]
+
+
 def _reduce(em, op, args):
+    if len(op.results) == 2 and len(args) == 4:
+        return _arg_reduce(em, op, args)
     kind = _body_op(op)
     x, init = args
     reduced = _reduce_axes(em, x, kind, ints(op, "dimensions"), op)

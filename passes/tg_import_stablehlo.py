@@ -13,7 +13,7 @@ import dataclasses
 
 import numpy as np
 
-from tgraph.dialect import OPS
+from tgraph.dialect import OPS, VerifyError, spec_of
 from tgraph.dialect.control_flow import index_constant, tensor_as_condition, tensor_as_index
 from tgraph.support.mlir import ir, scf
 from tgraph.support.symbols import functions
@@ -159,6 +159,17 @@ def _case(op):
     return list(switch.results)
 
 
+def _check_signature(fop):
+    ftype = ir.FunctionType(ir.TypeAttr(fop.attributes["function_type"]).value)
+    for what, types in (("argument", ftype.inputs), ("result", ftype.results)):
+        for k, t in enumerate(types):
+            try:
+                spec_of(t)
+            except VerifyError:
+                raise PassFailure(f"{what} {k} of @{ir.StringAttr(fop.attributes['sym_name']).value} is {t}, which tg "
+                                  "does not have (tensors of f16, bf16, f32, f64, i1, i32 or i64)", fop.location)
+
+
 def _drop_foreign_attributes(module):
     for holder in [module] + [f.operation for f in functions(module)]:
         for name in list(holder.attributes):
@@ -176,6 +187,7 @@ class ImportStablehlo(ModulePass):
         if stablehlo is None:
             raise PassFailure("the MLIR bindings in use have no StableHLO support (torch-mlir's have)")
         for fop in functions(module):
+            _check_signature(fop)
             for block in fop.regions[0].blocks:
                 convert_block(block)
         inline_calls(module)

@@ -30,8 +30,33 @@ def _stablehlo():
                           "module); the bindings in use lack it") from None
 
 
+def source_position(location):
+    """file:line:col of the innermost source position in an imported op's location (JAX writes
+    named call-site chains whose callee is the user's line), or the location's text."""
+    def find(loc, depth=0):
+        if loc is None or depth > 64:
+            return None
+        try:  # the typed location (NameLoc, CallSiteLoc, ...): diagnostics give a plain one
+            loc = ir.Location.from_attr(loc.attr, loc.context)
+        except (AttributeError, TypeError, ValueError):
+            pass
+        if hasattr(loc, "filename") and hasattr(loc, "start_line"):
+            return f"{loc.filename}:{loc.start_line}:{loc.start_col}"
+        for inner in ("child_loc", "callee", "caller"):
+            found = find(getattr(loc, inner, None), depth + 1)
+            if found:
+                return found
+        for inner in getattr(loc, "locations", []) or []:
+            found = find(inner, depth + 1)
+            if found:
+                return found
+        return None
+    return find(location) or str(location)
+
+
 def _diagnostics(err):
-    return "\n".join(f"{d.location}: {d.message}" for d in getattr(err, "error_diagnostics", [])) or str(err)
+    return "\n".join(f"{source_position(d.location)}: {d.message}"
+                     for d in getattr(err, "error_diagnostics", [])) or str(err)
 
 
 @user_facing

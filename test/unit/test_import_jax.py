@@ -106,6 +106,12 @@ def embedding(table, ids, w):
     return jnp.sum(jnp.tanh(e @ w)) + jnp.sum(table[2] * 0.5)
 
 
+def argmax_picks(x, labels):
+    """argmax (JAX's two-operand reduce) in a one-hot pick and an accuracy."""
+    picked = jnp.sum(x * jax.nn.one_hot(jnp.argmax(x, axis=1), x.shape[1]))
+    return picked + jnp.mean(jnp.argmin(x, axis=0) == labels) + jnp.max(x, axis=(0, 1))
+
+
 def unused_argument(x, unused, y):
     return jnp.sum(x * y)
 
@@ -128,6 +134,7 @@ CASES = [
     Case("cond_switch", cond_switch, lambda r: (normal(r, 4), np.array(1, np.int32))),
     Case("embedding", embedding, lambda r: (normal(r, 5, 3), np.array([[0, 4], [2, 2], [1, 3]], np.int32),
                                             normal(r, 3, 2)), wrt=(0, 2)),
+    Case("argmax", argmax_picks, lambda r: (normal(r, 4, 5), np.array([0, 1, 2, 3, 0], np.int32))),
     Case("unused_argument", unused_argument, lambda r: (normal(r, 3), normal(r, 2), normal(r, 3)), wrt=(0, 1, 2)),
 ]
 _GRAPHS = {}
@@ -231,11 +238,17 @@ def test_unsupported_ops_are_named():
     def random_bits(key):
         return jax.random.uniform(key, (3,))
 
-    with pytest.raises(tg.TGraphError, match=r"stablehlo.\w+ has a result of type tensor<ui\d+>, which tg does not have"):
+    with pytest.raises(tg.TGraphError, match=r"argument 0 of @main is tensor<2xui32>, which tg does not have"):
         tg.from_jax(random_bits, jax.random.key_data(jax.random.PRNGKey(0)))
 
     with pytest.raises(tg.TGraphError, match=r"stablehlo.sort is not supported"):
         tg.from_jax(jnp.sort, np.ones(4))
+
+    with pytest.raises(tg.TGraphError, match=r"test_import_jax.py:\d+:\d+: tg-import-stablehlo: stablehlo.scatter is not supported"):
+        tg.from_jax(lambda x: x.at[1].add(2.0), np.ones(3))  # at the user's line
+
+    with pytest.raises(tg.TGraphError, match=r"argument 0 of @main is tensor<3xui8>, which tg does not have"):
+        tg.from_jax(lambda x: jnp.sum(x.astype(jnp.float32)), np.ones(3, np.uint8))
 
 
 def test_import_stablehlo_reads_text_and_portable_artifacts():
@@ -298,3 +311,30 @@ def test_stablehlo_reference_interpreter_agrees():
     for case in CASES:
         if case.id in reference:
             np.testing.assert_allclose(graph(case)(*inputs(case)), reference[case.id][0], rtol=1e-9, atol=1e-12)
+
+
+def test_tgraph_opt_converts_a_file_jax_export_wrote(tmp_path):
+    import subprocess
+    import sys
+
+    from jax import export
+
+    path = tmp_path / "mlp.mlir"
+    path.write_text(export.export(jax.jit(mlp))(*inputs(CASES[0])).mlir_module())
+    opt = [sys.executable, "-m", "tgraph.tools.opt"]
+    done = subprocess.run(opt + ["--tg-import-stablehlo", str(path)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert '"tg.dot_general"' in done.stdout and "stablehlo" not in done.stdout
+    close(tg.Graph.parse(done.stdout)(*inputs(CASES[0])), mlp(*inputs(CASES[0])))
+
+
+def test_imported_program_runs_on_the_gpu_emulator(emulated_gpu):
+    """The imported MLP's value and gradient compiled for target='cuda', run on the driver's emulator."""
+    case = CASES[0]
+    args = inputs(case)
+    step = tg.compile_scalar(graph(case), wrt=[0, 1, 2, 3], target="cuda")
+    value, grads = step.value_and_grad(*args)
+    close(value, mlp(*args))
+    for g, w in zip(grads, jax.grad(mlp, argnums=(0, 1, 2, 3))(*args)):
+        close(np.asarray(g), w)
+    assert emulated_gpu.launches
