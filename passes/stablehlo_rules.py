@@ -492,6 +492,38 @@ def _dynamic_update_slice(em, op, args):
     return [em.set_row(operand, em.reshape(update, shape=s.shape[1:]), start)]
 
 
+def _scatter(em, op, args):
+    """Rows of the operand updated at indices: `x.at[i].add(v)` (any indices) as tg.scatter_add,
+    `x.at[i].set(v)` (one index) as tg.set_row. Indices must be in range: tg clamps them where
+    JAX drops an update out of range."""
+    if len(args) != 3:
+        fail(op, f"of {len(args) // 2} operands is not supported")
+    operand, indices, updates = args
+    d = stablehlo.ScatterDimensionNumbers(op.attributes["scatter_dimension_numbers"])
+    s, ispec = spec(operand), spec(indices)
+    if list(d.inserted_window_dims) != [0] or list(d.scattered_dims_to_operand_dims) != [0] or list(d.input_batching_dims):
+        fail(op, "is supported for updates of whole rows of the leading dimension only (x.at[indices].add, "
+                 "x.at[i].set)")
+    index = indices
+    if d.index_vector_dim < ispec.rank:
+        index = em.reshape(indices, shape=tuple(n for k, n in enumerate(ispec.shape) if k != d.index_vector_dim))
+    n_index, row = spec(index).rank, s.shape[1:]
+    if spec(updates).shape != spec(index).shape + row \
+            or list(d.update_window_dims) != list(range(n_index, n_index + len(row))):
+        fail(op, "is supported for updates of whole rows of the leading dimension only")
+    block = op.regions[0].blocks[0]
+    body = [o for o in block.operations if o.name not in ("stablehlo.return", "func.return")]
+    returned = list(list(block.operations)[-1].operands)
+    if len(body) == 1 and body[0].name == "stablehlo.add":
+        return [em.add(operand, em.scatter_add(index, updates, rows=s.shape[0]))]
+    if not body and returned == [block.arguments[1]]:  # the update replaces the row
+        if n_index:
+            fail(op, "setting several rows is not supported (with repeated indices the order of the writes "
+                     "matters); set one row at a time")
+        return [em.set_row(operand, updates, index)]
+    fail(op, f"with a body of {', '.join(o.name for o in body) or 'its operand'} is not supported (add and set are)")
+
+
 def _custom_call(em, op, args):
     target = ir.StringAttr(op.attributes["call_target_name"]).value
     fail(op, f"@{target} is not supported")
@@ -525,6 +557,7 @@ RULES = {
     "stablehlo.gather": _gather,
     "stablehlo.dynamic_slice": _dynamic_slice,
     "stablehlo.dynamic_update_slice": _dynamic_update_slice,
+    "stablehlo.scatter": _scatter,
     "stablehlo.custom_call": _custom_call,
 }
 

@@ -112,6 +112,13 @@ def argmax_picks(x, labels):
     return picked + jnp.mean(jnp.argmin(x, axis=0) == labels) + jnp.max(x, axis=(0, 1))
 
 
+def scatter_rows(table, v, row, i):
+    """x.at[indices].add (repeated indices add up) and x.at[i].set, JAX's scatters of rows."""
+    t = jnp.asarray(table).at[jnp.array([0, 2, 2, 4])].add(v)
+    t = t.at[i].set(row * 2.0)
+    return jnp.sum(jnp.sin(t)) + jnp.sum(jnp.cos(t.at[1].add(0.5)))
+
+
 def unused_argument(x, unused, y):
     return jnp.sum(x * y)
 
@@ -135,6 +142,8 @@ CASES = [
     Case("embedding", embedding, lambda r: (normal(r, 5, 3), np.array([[0, 4], [2, 2], [1, 3]], np.int32),
                                             normal(r, 3, 2)), wrt=(0, 2)),
     Case("argmax", argmax_picks, lambda r: (normal(r, 4, 5), np.array([0, 1, 2, 3, 0], np.int32))),
+    Case("scatter", scatter_rows, lambda r: (normal(r, 5, 3), normal(r, 4, 3), normal(r, 3), np.array(3, np.int32)),
+         wrt=(0, 1, 2)),
     Case("unused_argument", unused_argument, lambda r: (normal(r, 3), normal(r, 2), normal(r, 3)), wrt=(0, 1, 2)),
 ]
 _GRAPHS = {}
@@ -244,8 +253,9 @@ def test_unsupported_ops_are_named():
     with pytest.raises(tg.TGraphError, match=r"stablehlo.sort is not supported"):
         tg.from_jax(jnp.sort, np.ones(4))
 
-    with pytest.raises(tg.TGraphError, match=r"test_import_jax.py:\d+:\d+: tg-import-stablehlo: stablehlo.scatter is not supported"):
-        tg.from_jax(lambda x: x.at[1].add(2.0), np.ones(3))  # at the user's line
+    with pytest.raises(tg.TGraphError, match=r"test_import_jax.py:\d+:\d+: tg-import-stablehlo: stablehlo.scatter "
+                                             r"setting several rows is not supported"):
+        tg.from_jax(lambda x: x.at[np.array([0, 1])].set(2.0), np.ones((3, 2)))  # at the user's line
 
     with pytest.raises(tg.TGraphError, match=r"argument 0 of @main is tensor<3xui8>, which tg does not have"):
         tg.from_jax(lambda x: jnp.sum(x.astype(jnp.float32)), np.ones(3, np.uint8))
