@@ -1,7 +1,8 @@
 """tg.from_torch: PyTorch modules (a Sequential convnet with batch norm, nn.TransformerEncoderLayer,
 nn.GRU, a plain function) through torch.export and torch-mlir's FX importer to StableHLO, then
 tg-import-stablehlo. The imported Graph in the interpreter and compiled against eager torch, and
-tgraph's own gradient of the import (parameters and inputs) against torch autograd, in f64 to 1e-10."""
+tgraph's own gradient and JVP of the import (parameters and inputs) against torch autograd and
+torch.func.jvp, in f64 to 1e-10."""
 
 import dataclasses
 
@@ -101,6 +102,35 @@ def test_tgraph_gradient_of_the_import_matches_torch_autograd(case):
     assert len(got) == len(want)
     for g, w in zip(got, want):
         close(g, w.numpy())
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_tgraph_jvp_of_the_import_matches_torch_func_jvp(case):
+    module, inputs, graph, args = made(case)
+    params = dict(module.named_parameters()) if isinstance(module, torch.nn.Module) else {}
+    names, n = list(params), len(params)
+
+    def call(*leaves):
+        if not names:
+            return module(*leaves)
+        return torch.func.functional_call(module, dict(zip(names, leaves[:n])), tuple(leaves[n:]))
+
+    primals = tuple(p.detach() for p in params.values()) + tuple(inputs)
+    rng = np.random.default_rng(3)
+    tangents = tuple(torch.from_numpy(rng.standard_normal(tuple(p.shape))) for p in primals)
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    # torch's fused encoder and flash-attention kernels have no forward AD: its plain math instead
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with sdpa_kernel(SDPBackend.MATH):
+            _, want = torch.func.jvp(call, primals, tangents)
+    finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
+    _, got = tg.jvp(lambda *a: graph(*a), wrt=tuple(range(len(args))))(*args, *[t.numpy() for t in tangents])
+    for g, w in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
+        close(g, w.detach().numpy())
 
 
 def test_inputs_are_the_parameters_then_the_call_inputs():
