@@ -234,6 +234,9 @@ def test_pytree_arguments_flatten_in_jax_order():
     g = tg.from_jax(f, params, np.ones((4, 3)))
     assert g.input_names == ["x0['b']", "x0['w']", "x1"]
     close(g(np.zeros(2), np.ones((3, 2)), np.ones((4, 3))), f(params, np.ones((4, 3))))
+    specs = tg.from_jax(f, {"w": jax.ShapeDtypeStruct((3, 2), jnp.float32), "b": jax.ShapeDtypeStruct((2,), jnp.float32)},
+                        jax.ShapeDtypeStruct((4, 3), jnp.float32))  # shapes and dtypes alone
+    assert [str(s) for s in specs.input_specs] == ["tensor<2xf32>", "tensor<3x2xf32>", "tensor<4x3xf32>"]
 
 
 def test_unsupported_ops_are_named():
