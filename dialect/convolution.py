@@ -125,14 +125,20 @@ def _pad_spatial(em, x, padding, value):
 
 def _transposed_conv(em, ct, kernel, x_shape, stride, padding, lhs_dilation, rhs_dilation, groups):
     """The transpose of conv2d in its input, for a `kernel` already flipped with in/out channels
-    swapped: a conv2d over ct dilated by the stride (lhs_dilation) and padded by the kernel span,
-    giving the cotangent of the padded, dilated input; `unpad` then takes x's elements from it."""
+    swapped: a conv2d over ct dilated by the stride (lhs_dilation) and padded by the kernel span.
+    Without input dilation its padding is shifted by x's own, so it gives x's cotangent directly;
+    with it, the cotangent of the padded, dilated input, from which `unpad` takes x's elements."""
     kh, kw = shape_of(kernel)[2:]
     oh, ow = shape_of(ct)[2:]
     h, w = x_shape[2:]
     ph = (h - 1) * lhs_dilation[0] + 1 + padding[0] + padding[1]
     pw = (w - 1) * lhs_dilation[1] + 1 + padding[2] + padding[3]
     span_h, span_w = (kh - 1) * rhs_dilation[0] + 1, (kw - 1) * rhs_dilation[1] + 1
+    if tuple(lhs_dilation) == (1, 1):  # x's own elements directly: the padding shifts the window, nothing to crop
+        return em.conv2d(ct, kernel, stride=(1, 1), lhs_dilation=tuple(stride), rhs_dilation=tuple(rhs_dilation),
+                         padding=(span_h - 1 - padding[0], h - 1 + padding[0] - (oh - 1) * stride[0],
+                                  span_w - 1 - padding[2], w - 1 + padding[2] - (ow - 1) * stride[1]),
+                         groups=groups)
     grad = em.conv2d(ct, kernel, stride=(1, 1), lhs_dilation=tuple(stride), rhs_dilation=tuple(rhs_dilation),
                      padding=(span_h - 1, ph - 1 - (oh - 1) * stride[0], span_w - 1, pw - 1 - (ow - 1) * stride[1]),
                      groups=groups)

@@ -1,5 +1,7 @@
 """tg-conv-to-matmul: each static linalg.conv_2d_nchw_fchw becomes im2col plus one matmul
-(W[f, (c, i, j)] @ col[(c, i, j), (n, p, q)]), which the codegen strategy tiles like any matmul.
+(W[f, (c, i, j)] @ col[(c, i, j), (n, p, q)], or col[(n, p, q), (c, i, j)] @ W^T when the kernel
+is larger than the output, as in weight gradients), which the codegen strategy tiles like any
+matmul. The columns are copied by one vectorized copy per kernel offset (or output position).
 
 It runs after elementwise fusion, which would otherwise merge the im2col copy back into the
 contraction and leave a seven-loop convolution. Convolutions whose column matrix would exceed
