@@ -41,6 +41,18 @@ func.func @big_kernel(%x: tensor<2x3x6x6xf32>, %w: tensor<4x3x5x5xf32>) -> tenso
   return %0 : tensor<2x4x2x2xf32>
 }
 
+// Few filters over many output positions: the columns are read transposed, so the long dimension
+// (n*oh*ow) is the contraction's rows: product[(n, p, q), f] = col^T @ W^T.
+// CHECK-LABEL: func.func @few_filters
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<4x27xf32>) outs(%{{.*}} : tensor<27x4xf32>)
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%{{.*}}, %{{.*}} : tensor<27x128xf32>, tensor<27x4xf32>) outs(%{{.*}} : tensor<128x4xf32>)
+// CHECK-NOT: linalg.matmul
+// CHECK: return %{{.*}} : tensor<2x4x8x8xf32>
+func.func @few_filters(%x: tensor<2x3x10x10xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<2x4x8x8xf32> {
+  %0 = "tg.conv2d"(%x, %w) {groups = 1 : i64, lhs_dilation = array<i64: 1, 1>, padding = array<i64: 0, 0, 0, 0>, rhs_dilation = array<i64: 1, 1>, stride = array<i64: 1, 1>} : (tensor<2x3x10x10xf32>, tensor<4x3x3x3xf32>) -> tensor<2x4x8x8xf32>
+  return %0 : tensor<2x4x8x8xf32>
+}
+
 // A preferred_element_type: the weights and the columns are extended to it (here f32 -> f64) and
 // the matmul sums in it.
 // CHECK-LABEL: func.func @conv_preferred
