@@ -103,7 +103,11 @@ class Script:
         return fused, new_loop
 
 
-REGISTER_TILE = (8, 2)  # rows x vectors of the accumulator kept in registers (8 x 32 f32 with AVX-512)
+# Rows x vectors of the accumulator kept in registers, by vector width: AVX-512 has 32 vector
+# registers (8 x 2 accumulators, 2 B vectors, a broadcast); AVX2 and SSE have 16, where 8 x 2
+# spilled (measured with TGRAPH_VECTOR_WIDTH=8 here: the benchmark MLP's value_and_grad 14.9 ->
+# 9.9 ms and matmul 1024^3 58 -> 72 GFLOP/s with 6 x 2).
+REGISTER_TILES = {16: (8, 2), 8: (6, 2), 4: (6, 2)}
 CACHE_TILE = (128, 256, 128)  # M, N, K of the blocks that stay in cache (measured: K = 128 beats 256)
 
 
@@ -113,8 +117,9 @@ def plan_contraction(script, handle, nest, vw, threads):
     dims = list(nest.sizes)
     *batch, m, n, k = dims
     nb = len(batch)
-    mr = divisor_at_most(m, REGISTER_TILE[0])
-    nr = divisor_at_most(n, REGISTER_TILE[1] * vw, vw) if n >= vw else n
+    rows, vectors = REGISTER_TILES.get(vw, REGISTER_TILES[8])
+    mr = divisor_at_most(m, rows)
+    nr = divisor_at_most(n, vectors * vw, vw) if n >= vw else n
     if threads > 1 and 2 * m * n * k * max([1] + batch) >= 1 << 21:
         if m % (threads * mr) == 0:
             handle, dims, _ = script.tile(handle, [0] * nb + [m // threads, 0, 0], dims, forall=True)

@@ -1,16 +1,21 @@
 // RUN: tgraph-opt %s --tg-cpu-codegen='threads=1 vector-width=8' | filecheck %s
+// RUN: tgraph-opt %s --tg-cpu-codegen='threads=1 vector-width=16' | filecheck %s --check-prefix=AVX512
 
-// Plans, applies and erases the CPU codegen script: the matmul becomes 8x16 register tiles of
-// outer products carried across the k loop, the elementwise exp rows of 32-lane vectors.
+// Plans, applies and erases the CPU codegen script: the matmul becomes 4x16 register tiles of
+// outer products carried across the k loop, the elementwise exp rows of 32-lane vectors. With
+// 8-lane vectors (AVX2: 16 registers) a register tile has at most 6 rows of 2 vectors (here 4, a
+// divisor of 16); with AVX-512's 32 registers, 8 rows.
+// AVX512-LABEL: func.func @matmul
+// AVX512: scf.for %{{.*}} = %c0 to %c32 step %c1 iter_args(%{{.*}} = %{{.*}}) -> (vector<8x16xf32>)
 #id = affine_map<(d0, d1) -> (d0, d1)>
 
 // CHECK-LABEL: func.func @matmul
 // CHECK-NOT: linalg.matmul
-// CHECK: scf.for %{{.*}} = %c0 to %c16 step %c8 iter_args
-// CHECK: %[[ACC:.*]] = vector.transfer_read {{.*}} : tensor<8x16xf32>, vector<8x16xf32>
-// CHECK: scf.for %{{.*}} = %c0 to %c32 step %c1 iter_args(%{{.*}} = %[[ACC]]) -> (vector<8x16xf32>)
-// CHECK: vector.outerproduct {{.*}} : vector<8xf32>, vector<16xf32>
-// CHECK: vector.transfer_write {{.*}} : vector<8x16xf32>, tensor<8x16xf32>
+// CHECK: scf.for %{{.*}} = %c0 to %c16 step %c4 iter_args
+// CHECK: %[[ACC:.*]] = vector.transfer_read {{.*}} : tensor<4x16xf32>, vector<4x16xf32>
+// CHECK: scf.for %{{.*}} = %c0 to %c32 step %c1 iter_args(%{{.*}} = %[[ACC]]) -> (vector<4x16xf32>)
+// CHECK: vector.outerproduct {{.*}} : vector<4xf32>, vector<16xf32>
+// CHECK: vector.transfer_write {{.*}} : vector<4x16xf32>, tensor<4x16xf32>
 // CHECK-NOT: linalg.matmul
 // CHECK: return
 func.func @matmul(%a: tensor<16x32xf32>, %b: tensor<32x16xf32>) -> tensor<16x16xf32> {
@@ -26,10 +31,10 @@ func.func @matmul(%a: tensor<16x32xf32>, %b: tensor<32x16xf32>) -> tensor<16x16x
 // (the extension is folded out of the contraction: once per vector, not per product).
 // CHECK-LABEL: func.func @mixed_precision_matmul
 // CHECK-NOT: linalg.matmul
-// CHECK: scf.for %{{.*}} = %c0 to %c32 step %c1 iter_args(%{{.*}} = %{{.*}}) -> (vector<8x16xf32>)
-// CHECK: %[[COLUMN:.*]] = arith.extf %{{.*}} : vector<8xbf16> to vector<8xf32>
+// CHECK: scf.for %{{.*}} = %c0 to %c32 step %c1 iter_args(%{{.*}} = %{{.*}}) -> (vector<4x16xf32>)
+// CHECK: %[[COLUMN:.*]] = arith.extf %{{.*}} : vector<4xbf16> to vector<4xf32>
 // CHECK: %[[ROW:.*]] = arith.extf %{{.*}} : vector<16xbf16> to vector<16xf32>
-// CHECK: vector.outerproduct %[[COLUMN]], %[[ROW]], %{{.*}} : vector<8xf32>, vector<16xf32>
+// CHECK: vector.outerproduct %[[COLUMN]], %[[ROW]], %{{.*}} : vector<4xf32>, vector<16xf32>
 // CHECK-NOT: linalg.matmul
 // CHECK: return
 func.func @mixed_precision_matmul(%a: tensor<16x32xbf16>, %b: tensor<32x16xbf16>) -> tensor<16x16xf32> {
