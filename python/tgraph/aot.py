@@ -13,7 +13,6 @@ artifact that runs without tgraph's compiler, MLIR or Python:
 
 import importlib.metadata
 import json
-import keyword
 import os
 import platform
 import re
@@ -26,6 +25,7 @@ from . import __version__
 from .backends import cache
 from .backends.cpu import CpuExecutable, host_target
 from .compiled import Compiled, jit, writable_dir
+from .runtime import FORMAT, MANIFEST, VERSION
 from .support import pytrees
 from .support.dtypes import is_float
 from .support.errors import TGraphError, TGraphTypeError, user_facing
@@ -33,9 +33,6 @@ from .support.mlir import BINDINGS, ir
 from .support.symbols import functions, name_of
 from .support.target import host_cpu, required_features
 
-FORMAT = "tgraph-export"
-VERSION = 1
-MANIFEST = "manifest.json"
 
 C_TYPES = {"f32": "float", "f64": "double", "i32": "int32_t", "i64": "int64_t", "i1": "bool",
            "f16": "uint16_t", "bf16": "uint16_t"}  # f16 and bf16 as their bits
@@ -65,9 +62,9 @@ def export(compiled, directory, *, name=None, entries=None, threads=None, exampl
     symbols = {entry: f"tgraph_{name}_{entry}" for entry in entries}
     donated = [list(pair) for pair in compiled.donate] if "forward" in entries else []
     module = _merged_module(compiled, entries, symbols)
-    first = "forward" if "forward" in entries else entries[0]
+    first = "forward" if "forward" in entries else entries[0]  # the function donation applies to
     exe = CpuExecutable(module, symbols[first], threads=target.threads, symbol_prefix="",
-                        donate=[tuple(p) for p in donated] if first == "forward" else ())
+                        donate=compiled.donate if donated else ())
     for entry in entries:
         if exe.symbol(symbols[entry]) is None:
             raise TGraphError(f"export: the compiled library lacks @{symbols[entry]} (a lowering gap: please report it)")
@@ -103,7 +100,7 @@ def export(compiled, directory, *, name=None, entries=None, threads=None, exampl
             f.write(_c_wrappers(manifest))
         library = os.path.join(scratch, paths["library"])
         try:
-            exe.save(library, linker, extra_sources=[wrappers, f"-I{scratch}"])
+            exe.save(library, linker, extra_args=[wrappers, f"-I{scratch}"])
         except subprocess.CalledProcessError as err:
             raise TGraphError(f"export: linking lib{name}.so failed:\n{err.stderr.decode(errors='replace')}") from None
         with open(os.path.join(scratch, MANIFEST), "w") as f:
@@ -144,8 +141,7 @@ def _entries(compiled, entries):
 
 
 def _c_name(text, what):
-    if not isinstance(text, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text) or keyword.iskeyword(text) \
-            or text in _C_KEYWORDS:
+    if not isinstance(text, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", text) or text in _C_KEYWORDS:
         raise TGraphError(f"export: {what}={text!r} must be a C identifier (letters, digits and _, not first a digit)")
     return text
 

@@ -17,7 +17,8 @@ from .support.errors import TGraphError, user_facing
 
 class EntryPoints:
     """The calls CompiledScalar and CompiledOut share. Subclasses set `input_specs`,
-    `output_specs`, `wrt` (differentiated input leaves), `_signature` and `run(entry, arrays)`."""
+    `output_specs`, `wrt` (differentiated input leaves), `donate` ((input, output) pairs of the
+    forward entry), `_signature` and `run(entry, arrays)`."""
 
     def results(self, arrays):
         """The outputs in the function's result structure (one array, a tuple, or its pytree)."""
@@ -34,7 +35,7 @@ class EntryPoints:
         """The forward entry's inputs; those it donates (jit's donate_argnums) must not share memory
         with another input, since the call writes them."""
         inputs = self._inputs(method, xs)
-        for leaf, _ in getattr(self, "donate", ()):
+        for leaf, _ in self.donate:
             for other, array in enumerate(inputs):
                 if other != leaf and np.shares_memory(inputs[leaf], array):
                     raise TGraphError(f"{method}: input {leaf} is donated (donate_argnums) but shares its memory "

@@ -18,7 +18,7 @@ from .support.errors import TGraphError, user_facing
 from .support.native import NativeFunction, packed_entry, prepare_runtimes
 from .support.target import host_cpu
 
-FORMAT, VERSION, MANIFEST = "tgraph-export", 1, "manifest.json"  # as tgraph.aot writes them
+FORMAT, VERSION, MANIFEST = "tgraph-export", 1, "manifest.json"  # what tgraph.aot writes, and this reads
 
 
 class Loaded:

@@ -104,14 +104,14 @@ class CpuExecutable(NativeFunction):
         return self.bind(packed_entry(self._engine, SYMBOL_PREFIX + name), name, input_specs, output_specs,
                          allocations, donated)
 
-    def save(self, library, linker, extra_sources=()):
+    def save(self, library, linker, extra_args=()):
         """Write the JIT's object code as a shared library at `library` (linked by `linker`, a C
-        compiler driver, with `extra_sources`: C files compiled into it); the caller loads it in
+        compiler driver, given `extra_args` too: C files to compile into it, their flags); the caller loads it in
         another process with `load`."""
         obj = library + ".o"
         self._engine.dump_to_object_file(obj)
         try:
-            subprocess.run([linker, "-shared", "-fPIC", "-O2", "-o", library, obj, *extra_sources],
+            subprocess.run([linker, "-shared", "-fPIC", "-O2", "-o", library, obj, *extra_args],
                            check=True, capture_output=True, timeout=120)
         finally:
             os.remove(obj)
