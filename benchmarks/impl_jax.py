@@ -40,6 +40,23 @@ def _layer_norm(x):
     return centered * lax.rsqrt(jnp.mean(centered * centered, axis=-1, keepdims=True) + 1e-5)
 
 
+def _attention(z, wq, wk, wv, wo, heads):
+    b, n, d = z.shape
+
+    def split(t):
+        return (t.reshape(b, n, heads, d // heads)).transpose(0, 2, 1, 3)
+    q, k, v = split(z @ wq), split(z @ wk), split(z @ wv)
+    weights = jax.nn.softmax(q @ k.transpose(0, 1, 3, 2) * (1 / (d // heads) ** 0.5))
+    return (weights @ v).transpose(0, 2, 1, 3).reshape(b, n, d) @ wo
+
+
+def transformer_loss(x, wq, wk, wv, wo, w1, b1, w2, b2, target):
+    from workloads import TRANSFORMER
+    h = x + _attention(_layer_norm(x), wq, wk, wv, wo, TRANSFORMER["heads"])
+    out = h + jnp.tanh(_layer_norm(h) @ w1 + b1) @ w2 + b2
+    return jnp.mean((out - target) ** 2)
+
+
 def rnn_loss(xs, w, u, b, target):
     xu = xs @ u
 
@@ -87,6 +104,18 @@ def rnn_value_and_grad(inputs):
 
 def matmul(inputs, device="cpu"):
     return _jit(jnp.matmul, inputs, device)
+
+
+def matmul_tn(inputs):
+    return _jit(lambda a, b: a.T @ b, inputs)
+
+
+def matmul_nt(inputs):
+    return _jit(lambda a, b: a @ b.T, inputs)
+
+
+def transformer_value_and_grad(inputs):
+    return _value_and_grad(transformer_loss, inputs)
 
 
 def tanh_fma(inputs):

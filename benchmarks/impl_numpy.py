@@ -81,6 +81,24 @@ def _layer_norm(x):
     return centered / np.sqrt((centered * centered).mean(axis=-1, keepdims=True) + 1e-5)
 
 
+def transformer_loss(x, wq, wk, wv, wo, w1, b1, w2, b2, target):
+    """The loss only: the first-call rows check the loss (the gradients are JAX's and tgraph's)."""
+    from workloads import TRANSFORMER
+    heads = TRANSFORMER["heads"]
+    b, n, d = x.shape
+
+    def split(t):
+        return t.reshape(b, n, heads, d // heads).transpose(0, 2, 1, 3)
+
+    def attention(z):
+        q, k, v = split(z @ wq), split(z @ wk), split(z @ wv)
+        weights = _softmax(q @ k.transpose(0, 1, 3, 2) / np.sqrt(d // heads))
+        return (weights @ v).transpose(0, 2, 1, 3).reshape(b, n, d) @ wo
+    h = x + attention(_layer_norm(x))
+    out = h + np.tanh(_layer_norm(h) @ w1 + b1) @ w2 + b2
+    return np.mean((out - target) ** 2)
+
+
 def _rnn(xs, w, u, b, target):
     """Backpropagation through time by hand: the forward keeps every hidden state."""
     hs = [np.zeros_like(target)]
@@ -123,6 +141,14 @@ def rnn_value_and_grad(inputs):
 
 def matmul(inputs):
     return _call(np.matmul, inputs)
+
+
+def matmul_tn(inputs):
+    return _call(lambda a, b: a.T @ b, inputs)
+
+
+def matmul_nt(inputs):
+    return _call(lambda a, b: a @ b.T, inputs)
 
 
 def tanh_fma(inputs):

@@ -31,6 +31,23 @@ def rnn_loss(checkpoint=None):
     return loss
 
 
+def _attention(z, wq, wk, wv, wo, heads):
+    b, n, d = z.shape
+
+    def split(t):  # (b, n, d) -> (b, heads, n, d / heads)
+        return tg.transpose(t.reshape(b, n, heads, d // heads), (0, 2, 1, 3))
+    q, k, v = split(z @ wq), split(z @ wk), split(z @ wv)
+    weights = tg.softmax(q @ tg.transpose(k, (0, 1, 3, 2)) * (1 / (d // heads) ** 0.5))
+    return tg.transpose(weights @ v, (0, 2, 1, 3)).reshape(b, n, d) @ wo
+
+
+def transformer_loss(x, wq, wk, wv, wo, w1, b1, w2, b2, target):
+    from workloads import TRANSFORMER
+    h = x + _attention(tg.layer_norm(x, eps=1e-5), wq, wk, wv, wo, TRANSFORMER["heads"])
+    out = h + tg.tanh(tg.layer_norm(h, eps=1e-5) @ w1 + b1) @ w2 + b2
+    return tg.mean((out - target) ** 2)
+
+
 def _on(device, inputs):
     """The arguments of the timed calls: the numpy inputs, or copies of them on the GPU."""
     if device == "cpu":
@@ -58,6 +75,10 @@ def mlp_value_and_grad(inputs, device="cpu"):
     return _value_and_grad(mlp_loss, inputs, device)
 
 
+def transformer_value_and_grad(inputs):
+    return _value_and_grad(transformer_loss, inputs)
+
+
 def mlp_forward(inputs):
     step = tg.compile_scalar(mlp_loss, inputs)
     return lambda: step.forward(*inputs)
@@ -78,6 +99,14 @@ def rnn_value_and_grad_checkpoint(inputs):
 
 def matmul(inputs, device="cpu"):
     return _forward(lambda a, b: a @ b, inputs, device)
+
+
+def matmul_tn(inputs):
+    return _forward(lambda a, b: tg.transpose(a) @ b, inputs)
+
+
+def matmul_nt(inputs):
+    return _forward(lambda a, b: a @ tg.transpose(b), inputs)
 
 
 def tanh_fma(inputs):

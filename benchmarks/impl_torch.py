@@ -106,6 +106,14 @@ def matmul(inputs, compiled=False, device="cpu"):
     return _call(torch.matmul, inputs, compiled, device)
 
 
+def matmul_tn(inputs, compiled=False):
+    return _call(lambda a, b: a.T @ b, inputs, compiled)
+
+
+def matmul_nt(inputs, compiled=False):
+    return _call(lambda a, b: a @ b.T, inputs, compiled)
+
+
 def tanh_fma(inputs, compiled=False):
     return _call(lambda a, b, c: torch.tanh(a * b + c), inputs, compiled)
 

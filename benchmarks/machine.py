@@ -102,6 +102,15 @@ def copy_bandwidth():
     return round(2 * source.nbytes / float(np.median(seconds)) / 1e9, 1)
 
 
+def fma_peak(threads):
+    """GFLOP/s of f32 FMAs on `threads` threads (fma_peak.py), or None where tgraph cannot compile."""
+    try:
+        import fma_peak as probe
+        return probe.measure(threads)
+    except Exception:  # noqa: BLE001 - the peak is a yardstick; the run goes on without it
+        return None
+
+
 def gpu():
     """The GPU tgraph's CUDA runtime finds (its name), or None."""
     try:
@@ -111,13 +120,14 @@ def gpu():
         return None
 
 
-def info():
+def info(threads):
     cpu, flags = _cpuinfo()
     blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
     return {
         "cpu": cpu, "cpu_flags": flags, "cores": os.cpu_count(), "memory_gib": _memory_gib(),
         "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
         "numpy_blas": f"{blas.get('name')} {blas.get('version')}", "copy_gb_s": copy_bandwidth(),
+        "fma_peak_gflops": fma_peak(threads),
         "versions": {p: v for p in PACKAGES if (v := _version(p))},
         "tgraph_commit": _commit(),
         "gpu": gpu(),
@@ -131,8 +141,10 @@ def describe(machine, threads):
     versions = ", ".join(f"{p} {v}" for p, v in machine["versions"].items())
     commit = f" (commit {machine['tgraph_commit']})" if machine.get("tgraph_commit") else ""
     gpu = f"; GPU: {machine['gpu']}" if machine.get("gpu") else ""
+    peak = (f", f32 FMA peak {machine['fma_peak_gflops']:g} GFLOP/s on {threads} threads (measured)"
+            if machine.get("fma_peak_gflops") else "")
     return (f"{machine['cpu']} ({', '.join(machine['cpu_flags'])}), {machine['cores']} cores, {threads} threads "
             f"for every system, {machine['memory_gib']} GiB (numpy copies at {machine['copy_gb_s']:g} GB/s, 1 thread)"
-            f"{gpu}, "
+            f"{peak}{gpu}, "
             f"{machine['os']}, Python {machine['python']}; "
             f"{versions}{commit}; numpy's BLAS: {machine['numpy_blas']}; {machine['date'][:10]}")

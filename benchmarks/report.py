@@ -117,6 +117,23 @@ MEMORY_NOTE = ("peak memory: the rise of the process's peak resident size (VmHWM
                "bytes live at once in tgraph's compiled code, in program order (tg-record-allocations).")
 
 
+def yardstick_notes(results):
+    """For each rate row: the fraction of the measured FMA peak (GFLOP/s rows) or of numpy's copy
+    bandwidth (GB/s rows) that tgraph and the best peer reach."""
+    limits = {"GFLOP/s": (results["machine"].get("fma_peak_gflops"), "of the measured FMA peak"),
+              "GB/s": (results["machine"].get("copy_gb_s"), "of numpy's copy bandwidth")}
+    lines = []
+    for w in results["workloads"]:
+        limit, what = limits.get(w.get("unit"), (None, ""))
+        if not limit or not w["name"].startswith(("matmul", "softmax", "layer_norm", "tanh_fma")):
+            continue
+        systems = [s for s in results["systems"] if good(w["cells"].get(s, {}))]
+        shares = [f"{s} {w['work'] / w['cells'][s]['median_s'] / 1e9 / limit:.0%}" for s in systems]
+        if shares:
+            lines.append(f"{w['title']}, {what} ({limit:g} {w['unit']}): {', '.join(shares)}")
+    return lines
+
+
 def notes(results):
     s = results["settings"]
     lines = [f"Times: median of {s['reps']} repetitions per system, the systems interleaved round-robin; each "
@@ -127,6 +144,7 @@ def notes(results):
              f"{RATIO_NOTE}; best = the fastest peer with a correct result.",
              f"check: largest |result - reference| / max |reference| over all outputs, against numpy in float64; "
              f"tolerance {s['tolerance']:g}; a WRONG result gets no ratio."]
+    lines += yardstick_notes(results)
     lines += results.get("notes", [])
     if results.get("memory"):
         lines.append(MEMORY_NOTE)

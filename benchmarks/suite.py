@@ -1,16 +1,18 @@
 """One benchmark run: the selected workloads for the selected systems, as the JSON-ready dict that
 report.py prints. Import it only after threads.configure."""
 
+import numpy as np
 from tqdm import tqdm
 
 import checkpoint_memory
 import compile_chain
 import scan_costs
 import first_call
+import impl_numpy
 import machine
 import measure
 from systems import load
-from workloads import BY_NAME, CHECKPOINT_MEMORY, COMPILE_CHAIN, FIRST_CALL, SCAN_COSTS, inputs_of
+from workloads import BY_NAME, CHECKPOINT_MEMORY, COMPILE_CHAIN, FIRST_CALL, SCAN_COSTS, inputs_of, transformer_inputs
 
 
 def _row(name, title, cells, reps, unit="", work=0.0, formula="", inner=1):
@@ -21,12 +23,14 @@ def _row(name, title, cells, reps, unit="", work=0.0, formula="", inner=1):
 
 def _first_call_rows(systems, settings):
     mlp = BY_NAME["mlp_value_and_grad"]
-    expected_loss = float(measure.reference(mlp, inputs_of(mlp))[0])
+    wide = [a.astype("float64") if a.dtype.kind == "f" else a for a in transformer_inputs(np.random.default_rng(0))]
+    expected = {"mlp": float(measure.reference(mlp, inputs_of(mlp))[0]),
+                "transformer": float(impl_numpy.transformer_loss(*wide))}
     measured = [s for s in systems if s in first_call.CACHE_ENV]
-    cells = first_call.measure(measured, settings["compile_samples"], expected_loss, settings["tolerance"])
+    cells = first_call.measure(measured, settings["compile_samples"], expected, settings["tolerance"])
     for row in cells.values():
         row.update({s: {"status": "n/a"} for s in systems if s not in measured})
-    return [_row(name, title, cells[name], settings["compile_samples"]) for name, title in FIRST_CALL.items()]
+    return [_row(name, title, cells[name], settings["compile_samples"]) for name, title, *_ in FIRST_CALL]
 
 
 def collect(settings, names, systems):
@@ -38,7 +42,7 @@ def collect(settings, names, systems):
             skipped[system] = why
     present = [s for s in systems if s not in skipped]
     start = machine.cpu_snapshot()
-    results = {"machine": machine.info(), "settings": settings, "systems": systems, "skipped": skipped,
+    results = {"machine": machine.info(settings["threads"]), "settings": settings, "systems": systems, "skipped": skipped,
                "workloads": [], "skipped_workloads": {}}
     for name in tqdm(names, desc="benchmarks", unit="workload", leave=False):
         if name in BY_NAME and BY_NAME[name].device == "cuda" and not results["machine"]["gpu"]:
@@ -68,4 +72,7 @@ def collect(settings, names, systems):
             row["cells"].update({s: {"status": "skipped"} for s in skipped})
             results["workloads"].append(row)
     results["other_processes_cores"] = machine.other_load(start, machine.cpu_snapshot())
+    # The peak again at the end, the higher kept: on a shared machine one measurement can come out low.
+    peaks = [p for p in (results["machine"]["fma_peak_gflops"], machine.fma_peak(settings["threads"])) if p]
+    results["machine"]["fma_peak_gflops"] = max(peaks, default=None)
     return results

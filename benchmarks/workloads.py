@@ -61,6 +61,21 @@ def rnn_inputs(rng):
             _normal(rng, (RNN_BATCH, RNN_HIDDEN), 0.5)]
 
 
+TRANSFORMER = dict(batch=4, tokens=32, width=64, heads=4, hidden=256)
+
+
+def transformer_inputs(rng):
+    """x (batch, tokens, width); Wq, Wk, Wv, Wo (width, width); W1 (width, hidden), b1, W2 (hidden,
+    width), b2; the target (batch, tokens, width). The block: h = x + attention(ln(x)),
+    out = h + tanh(ln(h) W1 + b1) W2 + b2 (pre-norm, layer norms without affine, eps 1e-5),
+    4 heads of softmax(q k^T / sqrt(16)) v; loss = mean((out - target)^2)."""
+    t = TRANSFORMER
+    b, n, d, f = t["batch"], t["tokens"], t["width"], t["hidden"]
+    return ([_normal(rng, (b, n, d))] + [_normal(rng, (d, d), 1 / np.sqrt(d)) for _ in range(4)]
+            + [_normal(rng, (d, f), 1 / np.sqrt(d)), _normal(rng, f, 0.1), _normal(rng, (f, d), 1 / np.sqrt(f)),
+               _normal(rng, d, 0.1), _normal(rng, (b, n, d))])
+
+
 def _rnn_flops():
     recurrent = 2 * RNN_BATCH * RNN_HIDDEN * RNN_HIDDEN * RNN_STEPS
     projection = 2 * RNN_BATCH * RNN_INPUT * RNN_HIDDEN * RNN_STEPS
@@ -101,6 +116,9 @@ WORKLOADS = [
              formula="2B(784*512 + 512*512 + 512*10), B=256"),
     Workload("matmul_512", "matmul 512^3", "matmul", matmul_inputs(512), 2 * 512 ** 3, "GFLOP/s"),
     Workload("matmul_1024", "matmul 1024^3", "matmul", matmul_inputs(1024), 2 * 1024 ** 3, "GFLOP/s"),
+    # the backward pass's forms: a weight gradient (Aᵀ·B) and an input gradient (A·Bᵀ)
+    Workload("matmul_1024_tn", "matmul 1024^3, Aᵀ·B", "matmul_tn", matmul_inputs(1024), 2 * 1024 ** 3, "GFLOP/s"),
+    Workload("matmul_1024_nt", "matmul 1024^3, A·Bᵀ", "matmul_nt", matmul_inputs(1024), 2 * 1024 ** 3, "GFLOP/s"),
     Workload("tanh_fma", "tanh(a*b + c), 4M", "tanh_fma", lambda rng: [_normal(rng, ELEMENTS) for _ in range(3)],
              4 * ELEMENTS * 4, "GB/s", formula="3 arrays read + 1 written, 4M f32 each"),
     Workload("softmax", "softmax over rows, 4096x1024", "softmax", lambda rng: [_normal(rng, (ROWS, COLS))],
@@ -133,8 +151,18 @@ WORKLOADS = [
 ]
 
 # "first_call": the first call of the MLP value_and_grad in a fresh process (first_call.py), two rows.
-FIRST_CALL = {"first_call_cold": "first call of MLP value_and_grad, new process, empty cache",
-              "first_call_warm": "the same, new process reusing that cache"}
+# (row, title, program, cache, timed): each program runs cold (a new empty cache) then warm (a new
+# process given that cache); `timed` is "compile" (building the call to its first result) or
+# "import" (that and importing the system, numpy already imported).
+FIRST_CALL = [
+    ("first_call_cold", "first call of MLP value_and_grad, new process, empty cache", "mlp", "cold", "compile"),
+    ("first_call_cold_import", "the same, its import included", "mlp", "cold", "import"),
+    ("first_call_warm", "the same, new process reusing that cache", "mlp", "warm", "compile"),
+    ("transformer_first_call_cold", "first call of a transformer block's value_and_grad (4x32 tokens, width 64, "
+     "4 heads), empty cache, import included", "transformer", "cold", "import"),
+]
+FIRST_CALL_PROGRAMS = {"mlp": ("mlp_value_and_grad", mlp_inputs), "transformer": ("transformer_value_and_grad",
+                                                                                   transformer_inputs)}
 # "compile_chain": the compile time of a 2,000-op chain's value_and_grad (compile_chain.py), tgraph only.
 COMPILE_CHAIN = ("compile_chain", "compile time: value_and_grad of a 2,000-op elementwise chain, no cache")
 # "scan_costs": compile time of a 10- and a 10,000-step scan's value_and_grad, and the peak memory of the

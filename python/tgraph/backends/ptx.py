@@ -15,9 +15,9 @@ import struct
 import subprocess
 import tempfile
 
-import ml_dtypes
 import numpy as np
 
+from ..support.dtypes import NUMPY_DTYPES
 from ..support.errors import TGraphError
 from ..support.mlir import _load, ir
 
@@ -134,7 +134,7 @@ def _old_decimal(token, float_type):
         return "0x%016X" % struct.unpack("<Q", struct.pack("<d", value))[0]
     if float_type == "half":
         return f"0xH{int(np.array(token, np.float16).view(np.uint16)):04X}"
-    return f"0xR{int(np.array(float(token), ml_dtypes.bfloat16).view(np.uint16)):04X}"
+    return f"0xR{int(np.array(float(token), NUMPY_DTYPES['bf16']).view(np.uint16)):04X}"
 
 
 def _older_syntax(text):

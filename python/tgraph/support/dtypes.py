@@ -1,27 +1,48 @@
 """Element types and input specs: `tgraph.f32[3, 4]` is a TensorSpec of shape (3, 4)."""
 
+import importlib
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-import ml_dtypes
 import numpy as np
 
 from .errors import TGraphError, TGraphTypeError
 
-# MLIR element type spelling -> numpy dtype. The interpreter computes in these dtypes.
-NUMPY_DTYPES = {
-    "f16": np.dtype(np.float16),
-    "bf16": np.dtype(ml_dtypes.bfloat16),
-    "f32": np.dtype(np.float32),
-    "f64": np.dtype(np.float64),
-    "i1": np.dtype(np.bool_),
-    "i32": np.dtype(np.int32),
-    "i64": np.dtype(np.int64),
-}
+
+class _ElementTypes(Mapping):
+    """MLIR element type spelling -> numpy dtype. bf16's dtype comes from ml_dtypes, imported on
+    first use: its import takes longer (about 0.7 s) than the rest of tgraph's together."""
+
+    def __init__(self, dtypes):
+        """`dtypes`: name -> numpy dtype, or (module, attribute) for one imported on first use."""
+        self._order = list(dtypes)
+        self._dtypes = {k: np.dtype(v) for k, v in dtypes.items() if not isinstance(v, tuple)}
+        self._lazy = {k: v for k, v in dtypes.items() if isinstance(v, tuple)}
+
+    def __getitem__(self, name):
+        if name in self._lazy:
+            module, attribute = self._lazy.pop(name)
+            self._dtypes[name] = np.dtype(getattr(importlib.import_module(module), attribute))
+        return self._dtypes[name]
+
+    def __contains__(self, name):
+        return name in self._dtypes or name in self._lazy
+
+    def __iter__(self):
+        return iter(self._order)
+
+    def __len__(self):
+        return len(self._order)
+
+
+# The interpreter computes in these dtypes.
+NUMPY_DTYPES = _ElementTypes({"f16": np.float16, "bf16": ("ml_dtypes", "bfloat16"), "f32": np.float32,
+                              "f64": np.float64, "i1": np.bool_, "i32": np.int32, "i64": np.int64})
 FLOAT_TYPES = ("f16", "bf16", "f32", "f64")
 MAX_BYTES = 1 << 63  # a tensor's size in bytes must fit in the int64 sizes and offsets of compiled code
 INT_TYPES = ("i32", "i64")
-_BY_NUMPY = {v: k for k, v in NUMPY_DTYPES.items()}
+_BY_NUMPY = {v: k for k, v in NUMPY_DTYPES._dtypes.items()}
 
 
 def is_float(dtype):
@@ -31,6 +52,8 @@ def is_float(dtype):
 def from_numpy(np_dtype):
     """The tg element type of a numpy dtype, or a TGraphTypeError naming the supported ones."""
     key = np.dtype(np_dtype)
+    if key.name == "bfloat16" and key.type.__module__.startswith("ml_dtypes"):  # its owner imported ml_dtypes
+        return "bf16"
     if key not in _BY_NUMPY:
         raise TGraphTypeError(
             f"numpy dtype {key} has no tg element type; use one of "
