@@ -12,6 +12,7 @@ from tgraph.support.mlir import ir, passmanager
 
 from . import constants, elementwise, shape, reduction, contraction, convolution, indexing, conversion, random  # noqa: F401
 from . import control_flow  # noqa: F401
+from . import collectives  # noqa: F401
 from .core import OPS, TG, OpDef, VerifyError, create, spec_of, tensor_type, element_type  # noqa: F401
 
 ALL_OPS = list(OPS)  # every op, in definition order (family by family, as imported above)

@@ -8,9 +8,11 @@ them). It emits at the current insertion point and location and returns the repl
 
 from tgraph.dialect import OPS
 
-from . import constants, contraction, conversion, convolution, elementwise, indexing, random, reduction, shape
+from . import (collectives, constants, contraction, conversion, convolution, elementwise, indexing, random, reduction,
+               shape)
 
-FAMILIES = (constants, elementwise, shape, reduction, contraction, convolution, indexing, conversion, random)
+FAMILIES = (constants, elementwise, shape, reduction, contraction, convolution, indexing, conversion, random,
+            collectives)
 RULES = {name: rule for family in FAMILIES for name, rule in family.RULES.items()}
 # An op record may carry its own tensor-level rule (`lowering`), written beside its definition.
 RULES.update({name: opdef.lowering for name, opdef in OPS.items() if opdef.lowering is not None})

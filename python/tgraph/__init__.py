@@ -3,7 +3,7 @@
 The layers, each importing only those below it:
 
     API         tgraph.graph, .ops, .nn, .interpreter, .autodiff, .batching, .compiled, .transforms, .custom,
-                .optim, .aot (export),
+                .optim, .aot (export), .distributed (MPI collectives, data parallel),
                 .runtime (loads what export wrote, without MLIR), .tools
     backends    tgraph.backends (cpu, cuda: one interface; the compilation cache)
     passes      tgraph.passes (one module per pass; pipelines as named stages)
@@ -29,6 +29,7 @@ _EXPORTS = {
     **dict.fromkeys(["custom_jvp", "custom_vjp", "checkpoint"], "custom"),
     **dict.fromkeys(["CompiledOut", "CompiledScalar", "compile_out", "compile_scalar", "jit"], "compiled"),
     "export": "aot",
+    **dict.fromkeys(["all_reduce", "all_gather", "reduce_scatter", "broadcast"], "distributed"),
     **dict.fromkeys(["import_stablehlo", "from_jax", "from_torch"], "importers"),
     **dict.fromkeys(["DeviceArray", "to_device"], "backends.cuda"),
     **dict.fromkeys(["batch_norm", "cross_entropy", "dropout", "gelu", "layer_norm", "linear", "log_softmax",

@@ -24,6 +24,7 @@ from tgraph import dialect
 from . import __version__
 from .backends import cache
 from .backends.cpu import CpuExecutable, host_target
+from .backends.common import refuse_collectives
 from .compiled import Compiled, jit, writable_dir
 from .runtime import FORMAT, MANIFEST, VERSION
 from .support import pytrees
@@ -62,6 +63,7 @@ def export(compiled, directory, *, name=None, entries=None, threads=None, exampl
     symbols = {entry: f"tgraph_{name}_{entry}" for entry in entries}
     donated = [list(pair) for pair in compiled.donate] if "forward" in entries else []
     module = _merged_module(compiled, entries, symbols)
+    refuse_collectives(module, "an exported library (it would call this process's MPI)")
     first = "forward" if "forward" in entries else entries[0]  # the function donation applies to
     exe = CpuExecutable(module, symbols[first], threads=target.threads, symbol_prefix="",
                         donate=compiled.donate if donated else ())

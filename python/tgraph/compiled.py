@@ -9,6 +9,7 @@ kept. Later calls check the arguments and run native code.
 """
 
 import os
+import re
 import sys
 import threading
 
@@ -23,11 +24,13 @@ from .autodiff import run_passes
 from .backends import TARGETS, cache  # noqa: F401  (TARGETS: the choices of target=)
 from .entry_points import EntryPoints, OutEntryPoints, ScalarEntryPoints, Signature
 from .graph import Graph, trace
-from .support import pytrees
+from .backends.common import COLLECTIVES
+from .support import mpi, pytrees
 from .support.dtypes import TensorSpec, is_float
 from .support.errors import TGraphError, TGraphTypeError, user_facing
 from .support.mlir import ir
 from .support.symbols import functions, name_of
+COLLECTIVE_OP = re.compile(r"\b(" + "|".join(re.escape(name) for name in COLLECTIVES) + r")\b")
 
 GRAPH_STAGES = ("tg", "tangent", "adjoint")  # before any backend: the graph and what the AD passes generate
 
@@ -161,7 +164,10 @@ class Compiled(EntryPoints):
         """From the on-disk cache (keyed by the graph, before differentiation), else compiled and stored."""
         options = self.backend.cache_options() + ([["donate", [list(p) for p in self.donate]]]
                                                   if self._donated(entry) else [])
-        digest = cache.key(self.graph.ir(), entry, self.wrt, options)
+        text = self.graph.ir()
+        if COLLECTIVE_OP.search(text):  # the code holds this MPI's handles
+            options.append(["mpi", mpi.abi() if mpi.module() is not None else None])
+        digest = cache.key(text, entry, self.wrt, options)
         exe = self.backend.load_cached(digest)
         if exe is None:
             exe = self._compile(entry)

@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 import tgraph as tg
+from tgraph import distributed as dist
 
 
 @dataclass
@@ -334,6 +335,18 @@ case("stop_gradient", tg.stop_gradient, [spec((2, 2))], lambda x: x)
 case("stop_gradient", lambda x: tg.stop_gradient(x) * x, [spec((3,), "f64")], lambda x: x * x, name="mul")
 case("optimization_barrier", tg.optimization_barrier, [spec((2, 3))], lambda x: x)
 case("optimization_barrier", lambda x: tg.optimization_barrier(x) * x, [spec((3,), "f64")], lambda x: x * x, name="mul")
+
+# ----------------------------------------------------------------------------- collectives
+# On one process every collective is the identity; test_distributed.py runs them on several.
+case("all_reduce", lambda x: dist.all_reduce(x), [spec((2, 3))], lambda x: x)
+case("all_reduce", lambda x: dist.all_reduce(x, "mean") * x, [spec((3,), "f64")], lambda x: x * x, name="mean")
+case("all_reduce", lambda x: dist.all_reduce(x, "max") * x, [spec((3,), "f64")], lambda x: x * x, name="max")
+case("all_reduce", lambda x: dist.all_reduce(x, "min"), [spec((2, 2), "i32")], lambda x: x, name="min")
+case("all_gather", lambda x: dist.all_gather(x, axis=1), [spec((2, 3))], lambda x: x)
+case("reduce_scatter", lambda x: dist.reduce_scatter(x) * x, [spec((4,), "f64")], lambda x: x * x)
+case("broadcast", lambda x: dist.broadcast(x), [spec((2, 2))], lambda x: x)
+case("reduce_to_root", lambda x: x.trace.emit("reduce_to_root", [x], root=0, ranks=1), [spec((3,), "f64")],
+     lambda x: x)
 
 # ----------------------------------------------------------------------------- random
 # The values are checked against an independent statement of the hash in test_ops.py; here they

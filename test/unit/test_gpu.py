@@ -23,12 +23,15 @@ import pytest
 
 import tgraph as tg
 from tgraph.backends import cuda as backend_cuda, dlpack, ptx
+from tgraph.backends.common import COLLECTIVES
 from tgraph.backends.cpu import CpuExecutable
 from tgraph.backends.cuda import CudaExecutable, DeviceArray, NO_DRIVER
 from models import MODELS
-from op_table import CASES
+from op_table import CASES as ALL_CASES
 from test_lowering import check
 from cuda_emulator import Shadowed
+
+CASES = [c for c in ALL_CASES if f"tg.{c.op}" not in COLLECTIVES]  # collectives run on the CPU only
 
 kernels_on_cpu = functools.partial(CpuExecutable, pipeline="tg-gpu-kernels-on-cpu")
 needs_ptxas = pytest.mark.skipif(ptx.ptxas_path() is None, reason="ptxas not found (install tgraph[cuda] or a CUDA toolkit)")

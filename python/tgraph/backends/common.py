@@ -46,6 +46,29 @@ def parse_entry(module, func_name, who, where):
     return parsed, name, inputs, outputs
 
 
+COLLECTIVES = ("tg.all_reduce", "tg.all_gather", "tg.reduce_scatter", "tg.broadcast", "tg.reduce_to_root")
+
+
+def first_collective(module):
+    """The first MPI collective op in the module (None without): they run on the CPU target only."""
+    found = []
+
+    def visit(op):
+        if op.name in COLLECTIVES:
+            found.append(op)
+            return ir.WalkResult.INTERRUPT
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+    return found[0] if found else None
+
+
+def refuse_collectives(module, where):
+    op = first_collective(module)
+    if op is not None:
+        raise TGraphError(f"{op.name} at {op.location}: collectives run on the CPU target only, not on {where}")
+
+
 def run_pipeline(module, pipeline, log, what):
     """Run a pipeline (text, or a sequence of passes.stages.Stage) on module: in one pass manager
     run, or pass by pass calling `log(stage name or None, pass, module operation)` after each.

@@ -13,6 +13,7 @@ from tgraph.passes.cpu.tg_record_allocations import LARGEST, TOTAL
 from . import cache
 from .base import Backend, register
 from .common import parse_entry, read_only_arguments, run_pipeline
+from ..support import mpi
 from ..support.arguments import conform
 from ..support.dtypes import TensorSpec
 from ..support.errors import TGraphError, user_facing
@@ -33,6 +34,12 @@ def _prepare_functions(module, prefix):
             ir.SymbolTable.replace_all_symbol_uses(name, prefix + name, module.operation)
             ir.SymbolTable.set_symbol_name(op, prefix + name)
         read_only_arguments(op)
+
+
+def _calls_mpi(module):
+    """Whether the lowered module declares MPI_* functions (collectives on more than one process)."""
+    return any(op.name == "llvm.func" and ir.StringAttr(op.attributes["sym_name"]).value.startswith("MPI_")
+               for op in module.body.operations)
 
 
 def llvm_translation_check(module, what):
@@ -127,6 +134,8 @@ class CpuExecutable(NativeFunction):
         attributes = self._module.operation.attributes
         self.allocations = tuple(ir.IntegerAttr(attributes[k]).value if k in attributes else 0 for k in (LARGEST, TOTAL))
         runtime = [openmp_runtime()] if self.threads > 1 else []
+        if _calls_mpi(self._module):  # the library mpi4py loaded
+            runtime.append(mpi.library_path())
         what = f"@{self.name} for the CPU"
         # O2: the vector code is already shaped by the codegen strategies; O3 took about 15% longer
         # to compile (the MLP step: 0.68 s vs 0.60 s cold) and ran no faster on the benchmarks.

@@ -19,7 +19,7 @@ from tgraph.passes.gpu.tg_gpu_pipeline import GpuPipeline
 
 from . import cache, dlpack, ptx
 from .base import Backend, register
-from .common import parse_entry, read_only_arguments, run_pipeline
+from .common import parse_entry, read_only_arguments, refuse_collectives, run_pipeline
 from ..support.arguments import conform
 from ..support.symbols import functions, lookup
 from ..support.dtypes import NUMPY_DTYPES, TensorSpec
@@ -440,6 +440,7 @@ class CudaExecutable:
         with dialect.context():
             module, self.name, self.input_specs, self.output_specs = parse_entry(
                 module, func_name, "CudaExecutable", "the GPU")
+            refuse_collectives(module, "the GPU (target 'cuda')")
             for fop in functions(module):  # arrays already on the GPU are passed in place: never written
                 read_only_arguments(fop)
             run_pipeline(module, GpuPipeline().stages(), log, f"@{self.name} for the GPU")

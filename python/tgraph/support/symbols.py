@@ -13,8 +13,10 @@ def name_of(op):
 
 
 def functions(module):
-    """The module's top-level func.func ops, in order."""
-    return [op for op in _body(module).operations if op.operation.name == "func.func"]
+    """The module's top-level func.func ops with a body, in order (declarations of external
+    functions, such as the MPI library's, are left out: there is nothing in them to transform)."""
+    return [op for op in _body(module).operations
+            if op.operation.name == "func.func" and len(op.operation.regions[0].blocks) > 0]
 
 
 def lookup(module, name):
