@@ -134,6 +134,33 @@ def yardstick_notes(results):
     return lines
 
 
+def distributed_rows(results):
+    """[header, row...] of the data-parallel table (results["distributed"]), or []."""
+    runs = results.get("distributed")
+    if not runs:
+        return []
+    table = [["data parallel on MPI (1 thread per process)"] + [f"{r['processes']} process(es)" for r in runs]]
+    table.append([f"MLP train step, batch {runs[0]['batch']} per process (weak scaling)"]
+                 + [fmt_time(r["step_s"]) for r in runs])
+    table.append([f"its gradient all_reduce alone ({runs[0]['bucket_elements']:,} f32, one bucket), share of the step"]
+                 + [f"{fmt_time(r['bucket_all_reduce_s'])} ({r['bucket_all_reduce_s'] / r['step_s']:.0%})"
+                    for r in runs])
+    for mib in (4, 64):
+        if f"tgraph_{mib}mib_s" not in runs[0]:
+            continue
+        for who in ("tgraph", "mpi4py"):
+            what = "tg.all_reduce compiled" if who == "tgraph" else "mpi4py Allreduce"
+            table.append([f"all_reduce {mib} MiB f32: {what}"]
+                         + [f"{fmt_time(r[f'{who}_{mib}mib_s'])}, {mib * 2 ** 20 / r[f'{who}_{mib}mib_s'] / 1e9:.2g} GB/s"
+                            + ("" if who == "mpi4py" or r[f"check_{mib}mib"] else " WRONG") for r in runs])
+    return table
+
+
+DISTRIBUTED_NOTE = ("data parallel: new processes under mpiexec (MPICH, shared memory), tgraph on one thread per "
+                    "process; times are the median of the slowest process, each call started after a barrier; "
+                    "GB/s: the buffer's bytes over the time (algorithm bandwidth).")
+
+
 def notes(results):
     s = results["settings"]
     lines = [f"Times: median of {s['reps']} repetitions per system, the systems interleaved round-robin; each "
@@ -146,6 +173,8 @@ def notes(results):
              f"tolerance {s['tolerance']:g}; a WRONG result gets no ratio."]
     lines += yardstick_notes(results)
     lines += results.get("notes", [])
+    if results.get("distributed"):
+        lines.append(DISTRIBUTED_NOTE)
     if results.get("memory"):
         lines.append(MEMORY_NOTE)
         lines += [f"{r['title']}: XLA's temporary buffers {_mib(r['cells']['jax']['xla_temp_bytes'])}"
@@ -181,12 +210,14 @@ def _markdown(table):
 
 def text(results):
     header = describe(results["machine"], results["settings"]["threads"])
-    return "\n".join([header, ""] + _plain(rows(results)) + _plain(memory_rows(results)) + notes(results))
+    return "\n".join([header, ""] + _plain(rows(results)) + _plain(memory_rows(results))
+                     + _plain(distributed_rows(results)) + notes(results))
 
 
 def markdown(results):
     header = "Measured on " + describe(results["machine"], results["settings"]["threads"]) + "."
     return "\n".join([header, ""] + _markdown(rows(results)) + _markdown(memory_rows(results))
+                      + _markdown(distributed_rows(results))
                      + [f"- {n}" for n in notes(results)])
 
 

@@ -73,7 +73,8 @@ def main(argv=None):
     from workloads import NAMES
 
     names = _names(args.workloads) or [n for n in NAMES
-                                       if not (args.quick and n in ("first_call", "compile_chain", "scan_costs", "checkpoint_memory"))]
+                                       if not (args.quick and n in ("first_call", "compile_chain", "scan_costs", "checkpoint_memory",
+                                                                 "distributed"))]
     systems = _names(args.systems) or [s for s in SYSTEMS if not (args.quick and s == "torch.compile")]
     unknown = [n for n in names if n not in NAMES] + [s for s in systems if s not in SYSTEMS]
     if unknown:

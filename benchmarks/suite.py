@@ -5,6 +5,7 @@ import numpy as np
 from tqdm import tqdm
 
 import checkpoint_memory
+import distributed
 import compile_chain
 import scan_costs
 import first_call
@@ -12,7 +13,7 @@ import impl_numpy
 import machine
 import measure
 from systems import load
-from workloads import BY_NAME, CHECKPOINT_MEMORY, COMPILE_CHAIN, FIRST_CALL, SCAN_COSTS, inputs_of, transformer_inputs
+from workloads import BY_NAME, CHECKPOINT_MEMORY, COMPILE_CHAIN, DISTRIBUTED, FIRST_CALL, SCAN_COSTS, inputs_of, transformer_inputs
 
 
 def _row(name, title, cells, reps, unit="", work=0.0, formula="", inner=1):
@@ -52,6 +53,14 @@ def collect(settings, names, systems):
             results["memory"] = checkpoint_memory.measure(present, settings["tolerance"])
             for row in results["memory"]:
                 row["cells"].update({s: {"status": "skipped"} for s in skipped})
+            continue
+        if name == DISTRIBUTED:  # its own table (tgraph and mpi4py on 1 and 2 processes)
+            if "tgraph" in present:
+                runs, why = distributed.measure()
+                if runs is None:
+                    results["skipped_workloads"][name] = why
+                else:
+                    results["distributed"] = runs
             continue
         if name == "first_call":
             rows = _first_call_rows(present, settings)

@@ -171,7 +171,9 @@ SCAN_COSTS = "scan_costs"
 # "checkpoint_memory": the peak memory and time of a 16-layer MLP's value_and_grad with and without
 # checkpointing, tgraph, JAX and PyTorch, in new processes (checkpoint_memory.py): a table of its own.
 CHECKPOINT_MEMORY = "checkpoint_memory"
-NAMES = [w.name for w in WORKLOADS] + ["first_call", COMPILE_CHAIN[0], SCAN_COSTS, CHECKPOINT_MEMORY]
+# "distributed": data parallel on MPI, 1 and 2 processes under mpiexec (distributed.py): a table of its own.
+DISTRIBUTED = "distributed"
+NAMES = [w.name for w in WORKLOADS] + ["first_call", COMPILE_CHAIN[0], SCAN_COSTS, CHECKPOINT_MEMORY, DISTRIBUTED]
 
 BY_NAME = {w.name: w for w in WORKLOADS}
 

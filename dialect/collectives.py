@@ -14,7 +14,7 @@ from tgraph.support import mpi
 
 from .ad import convention, deflinear, dtype_of
 from .batching import defbatch, defbatch_with_attrs
-from .core import I64, OPS, STR, defop, require
+from .core import I64, I64_ARRAY, OPS, STR, defop, require
 from tgraph.support.dtypes import TensorSpec
 
 DTYPES = tuple(mpi.DTYPES)  # what MPI reduces natively
@@ -144,3 +144,27 @@ for _name in ("all_reduce", "broadcast", "reduce_to_root"):
     _per_element(_name)
 defbatch_with_attrs("all_gather", lambda size, axis, ranks: {"axis": axis + 1, "ranks": ranks})
 defbatch_with_attrs("reduce_scatter", lambda size, axis, ranks: {"axis": axis + 1, "ranks": ranks})
+
+
+# ----------------------------------------------------------------------------- sharding
+def _infer_shard(specs, grid, axes):
+    (x,) = specs
+    require(len(grid) >= 1 and all(g >= 1 for g in grid), f"grid {list(grid)} must be a non-empty list of sizes >= 1")
+    require(len(axes) == x.rank, f"axes needs one entry per dimension of {x} (the grid axis splitting it, or -1), "
+                                 f"got {list(axes)}")
+    used = [a for a in axes if a != -1]
+    require(all(0 <= a < len(grid) for a in used), f"axes {list(axes)}: a grid axis must be in 0..{len(grid) - 1} or -1")
+    require(len(used) == len(set(used)), f"axes {list(axes)} split two dimensions over one grid axis")
+    for d, a in enumerate(axes):
+        require(a == -1 or x.shape[d] % grid[a] == 0,
+                f"dimension {d} of {x} does not split into {grid[a]} equal blocks (grid axis {a})")
+    return x
+
+
+defop("shard", "collectives", ("x",), _infer_shard, lambda x, grid, axes: x.copy(),
+      attrs={"grid": I64_ARRAY, "axes": I64_ARRAY},
+      doc="x, annotated as split over a process grid: dimension d into grid[axes[d]] blocks (axes[d] = -1: "
+          "whole on every process); a value, not a copy (compiled through upstream's shard partitioning, each "
+          "process holds and computes its blocks)")
+deflinear("shard", lambda em, ct, x, result, grid, axes: em.shard(ct, grid=grid, axes=axes))
+defbatch_with_attrs("shard", lambda size, grid, axes: {"grid": grid, "axes": (-1,) + tuple(axes)})

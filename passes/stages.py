@@ -49,6 +49,7 @@ def llvm_lowering(parallel=False):
         "convert-vector-to-llvm{vector-contract-lowering=outerproduct}",
         "expand-strided-metadata",
         "lower-affine",  # the offset arithmetic of dynamic subviews
+        "convert-to-llvm{filter-dialects=mpi}",  # the collectives of tg-partition-shards: MPI calls
         "finalize-memref-to-llvm",
         "tg-approximate-math",  # vectorizable exp, log, tanh, sin, cos, pow: no libm calls
         "convert-scf-to-cf",  # sin/cos choose their argument reduction per vector with an scf.if

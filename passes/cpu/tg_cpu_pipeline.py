@@ -34,6 +34,7 @@ def cpu_stages(threads=1, codegen=True, vector_width=0, count_allocations=False,
         Stage("linalg", (
             "tg-hoist-invariant-transposes",
             *to_linalg(fuse_chains=True),
+            "tg-partition-shards",  # tg.shard annotations: this process's blocks and MPI collectives
             # Reductions keep their reduced dimensions as unit dimensions behind reshapes; without
             # them a reduction and its consumers share one iteration space, which row groups fuse in.
             "func.func(linalg-fold-unit-extent-dims{use-rank-reducing-slices=false})",

@@ -15,7 +15,7 @@ import math
 
 from tgraph.support import mpi
 from tgraph.support.errors import TGraphError
-from tgraph.support.mlir import arith, bufferization, func, ir, linalg, memref
+from tgraph.support.mlir import arith, bufferization, func, ir, linalg, memref, shard
 
 from .builders import empty, generic, identity_map, reshape, scalar, spec, tensor_of
 from .shape import _transpose
@@ -181,7 +181,26 @@ def _all_reduce(out, x, op, ranks):
                    ["parallel"] * s.rank, lambda value, _: arith.mulf(value, scale))
 
 
+def grid_name(grid):
+    return "tgraph_grid_" + "x".join(map(str, grid))
+
+
+def _shard(out, x, grid, axes):
+    """shard.shard annotations (the value's sharding, and the same for its users) over the grid
+    @tgraph_grid_<shape> (added to the module once): tg-partition-shards then partitions the function."""
+    module = _module_of_insertion_point()
+    name = grid_name(grid)
+    if name not in ir.SymbolTable(module):
+        with ir.InsertionPoint.at_block_begin(module.regions[0].blocks[0]):
+            shard.GridOp(name, list(grid))
+    split = ", ".join("[]" if a == -1 else f"[{a}]" for a in axes)
+    sharding = shard.ShardingOp(name, ir.Attribute.parse(f"#shard<axisarray[{split}]>"), [], []).result
+    annotated = shard.ShardOp(x, sharding).result
+    return shard.ShardOp(annotated, sharding, annotate_for_users=True).result
+
+
 RULES = {
+    "shard": _shard,
     "all_reduce": _all_reduce,
     "all_gather": lambda out, x, axis, ranks: _collective("all_gather", x, ranks, axis, rows=lambda n: n * ranks),
     "reduce_scatter": lambda out, x, axis, ranks: _collective("reduce_scatter", x, ranks, axis,

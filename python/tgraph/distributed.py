@@ -73,6 +73,16 @@ def broadcast(x, root=0):
     return _collective("broadcast", x, root=root)
 
 
+@user_facing
+def shard(x, grid, axes):
+    """x annotated as split over a grid of processes (sizes `grid`, their product the number of
+    processes): dimension d is cut into grid[axes[d]] blocks along grid axis axes[d], or kept
+    whole on every process where axes[d] is -1. Its value is x's; compiled with `spmd`, each
+    process holds and computes only its blocks (upstream's shard partitioning)."""
+    return _var(x, "tg.shard").trace.emit("shard", [x], grid=tuple(int(g) for g in grid),
+                                          axes=tuple(int(a) for a in axes))
+
+
 def _axis(x, axis, what):
     rank_ = _var(x, f"tg.{what}").spec.rank
     if not -rank_ <= axis < rank_:
@@ -125,3 +135,68 @@ def batch_slice(array, axis=0):
     if array.shape[axis] % n:
         raise TGraphError(f"batch_slice: dimension {axis} of shape {array.shape} does not split into {n} equal blocks")
     return np.split(array, n, axis=axis)[r]
+
+
+class spmd:
+    """`spmd(fn, specs)`: fn traced at the global `specs` (its inputs and results annotated with
+    `shard`), compiled for this process of the grid: `f(*blocks)` takes this process's blocks of
+    the inputs and returns its blocks of the results. Upstream's sharding-propagation and
+    shard-partition decide the per-process computation and insert the collectives it needs
+    (tg-partition-shards): a matmul whose contracted dimension is split computes partial products
+    and all-reduces them. `f.local_input_specs` / `f.local_output_specs`: the blocks' types.
+    `tg.interpret(f.graph, *whole_arrays)` is the unsharded meaning, on any number of processes."""
+
+    @user_facing
+    def __init__(self, fn, specs):
+        from .backends.cpu import CpuExecutable
+        from .graph import trace
+
+        self.graph = trace(fn, specs)
+        self.local_input_specs, self.local_output_specs = _local_specs(self.graph)
+        self._executable = CpuExecutable(self.graph)
+        exe = self._executable
+        exe.bind(exe._entry, exe.name, self.local_input_specs, self.local_output_specs, exe.allocations)
+
+    @user_facing
+    def __call__(self, *blocks):
+        results = self._executable(*blocks)
+        return results[0] if len(results) == 1 else tuple(results)
+
+    def __repr__(self):
+        ins = ", ".join(map(str, self.local_input_specs))
+        outs = ", ".join(map(str, self.local_output_specs))
+        return f"<tgraph.distributed.spmd @{self.graph.name} per process: ({ins}) -> {outs}>"
+
+
+def _local_specs(graph):
+    """The blocks' specs of the graph's inputs (each must be annotated by a tg.shard user) and
+    results (each must be a tg.shard result); the grid's size must be the number of processes."""
+    from .support.dtypes import TensorSpec
+    from tgraph.dialect.core import OPS
+
+    decode = OPS["shard"].decode_attrs
+    body = graph.func_op().regions[0].blocks[0]
+
+    def local(spec, attrs):
+        grid, axes = attrs["grid"], attrs["axes"]
+        if int(np.prod(grid)) != mpi.size():
+            raise TGraphError(f"spmd: the grid {list(grid)} has {int(np.prod(grid))} processes but this run has "
+                              f"{mpi.size()} (mpiexec -n {int(np.prod(grid))})")
+        return TensorSpec(tuple(d if a == -1 else d // grid[a] for d, a in zip(spec.shape, axes)), spec.dtype)
+
+    inputs = []
+    for i, (argument, spec) in enumerate(zip(body.arguments, graph.input_specs)):
+        users = [use.owner for use in argument.uses if use.owner.name == "tg.shard"]
+        if not users:
+            raise TGraphError(f"spmd: input {i} ({spec}) is not annotated: pass it through tg.distributed.shard "
+                              f"(axes={(-1,) * spec.rank} keeps it whole on every process)")
+        inputs.append(local(spec, decode(users[0])))
+    returned = list(body.operations)[-1].operands
+    outputs = []
+    for k, (value, spec) in enumerate(zip(returned, graph.output_specs)):
+        owner = value.owner  # an op, or the block of an argument returned as it is
+        if getattr(owner, "name", None) != "tg.shard":
+            raise TGraphError(f"spmd: result {k} ({spec}) is not annotated: return tg.distributed.shard(result, ...) "
+                              "to say how each process holds it")
+        outputs.append(local(spec, decode(owner)))
+    return inputs, outputs

@@ -347,6 +347,7 @@ case("reduce_scatter", lambda x: dist.reduce_scatter(x) * x, [spec((4,), "f64")]
 case("broadcast", lambda x: dist.broadcast(x), [spec((2, 2))], lambda x: x)
 case("reduce_to_root", lambda x: x.trace.emit("reduce_to_root", [x], root=0, ranks=1), [spec((3,), "f64")],
      lambda x: x)
+case("shard", lambda x: dist.shard(x, grid=(1,), axes=(0, -1)) * x, [spec((4, 2), "f64")], lambda x: x * x)
 
 # ----------------------------------------------------------------------------- random
 # The values are checked against an independent statement of the hash in test_ops.py; here they

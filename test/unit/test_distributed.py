@@ -109,6 +109,24 @@ def test_misuse_is_a_clear_error(call, message):
         tg.trace(call, [tg.f32[2, 3]])
 
 
+def test_spmd_on_one_process_and_its_errors():
+    def row_parallel(a, b):
+        a, b = dist.shard(a, (1,), (-1, 0)), dist.shard(b, (1,), (0, -1))
+        return dist.shard(a @ b, (1,), (-1, -1))
+    a, b = np.ones((2, 3)), np.full((3, 2), 2.0)
+    f = dist.spmd(row_parallel, [tg.f64[2, 3], tg.f64[3, 2]])
+    np.testing.assert_array_equal(f(a, b), a @ b)
+    assert "per process: (tensor<2x3xf64>, tensor<3x2xf64>) -> tensor<2x2xf64>" in repr(f)
+    with pytest.raises(tg.TGraphError, match=r"input 0 \(tensor<2x3xf64>\) is not annotated"):
+        dist.spmd(lambda a, b: dist.shard(a @ b, (1,), (-1, -1)), [tg.f64[2, 3], tg.f64[3, 2]])
+    with pytest.raises(tg.TGraphError, match="result 0 .* is not annotated"):
+        dist.spmd(lambda a: dist.shard(a, (1,), (-1,)) * 2, [tg.f64[2]])
+    with pytest.raises(tg.TGraphError, match=r"the grid \[2\] has 2 processes but this run has 1"):
+        dist.spmd(lambda a: dist.shard(a, (2,), (0,)), [tg.f64[2]])
+    with pytest.raises(tg.TGraphError, match="dimension 0 of tensor<3xf64> does not split into 2 equal blocks"):
+        tg.trace(lambda a: dist.shard(a, (2,), (0,)), [tg.f64[3]])
+
+
 def test_a_graph_built_for_other_ranks_is_refused():
     text = tg.trace(lambda x: dist.all_reduce(x), [tg.f32[2]]).ir().replace("ranks = 1", "ranks = 2")
     from tgraph.support.mlir import ir
@@ -138,6 +156,12 @@ def test_data_parallel_digits_equals_one_process_on_the_whole_batch():
     output = run_ok(2, os.path.join(ROOT, "examples", "digits_data_parallel.py"), "--check", "--steps", "30")
     line = next(l for l in output.splitlines() if l.startswith("largest difference"))
     assert float(line.rsplit(" ", 1)[1]) <= 1e-10, output
+
+
+def test_tensor_parallel_programs_through_the_shard_passes_on_two_processes():
+    output = run_ok(2, os.path.join(HERE, "mpi", "spmd_check.py"))
+    for rank in (0, 1):
+        assert f"rank {rank}: spmd checks passed on 2 processes" in output, output
 
 
 def test_a_rank_that_raises_takes_the_others_down(tmp_path):

@@ -104,6 +104,12 @@ def test_readme_from_torch_example_runs(capsys):
     assert '"tg.dot_general"' in "\n".join(lines[2:])
 
 
-def test_readme_op_record_example_prints_what_is_shown(capsys):
+def test_readme_data_parallel_example_runs(capsys):
     exec(compile(blocks("python")[13], "README.md", "exec"), {})
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("0 1 ") and float(lines[0].split()[2]) < 1.5 and lines[1] == "1"
+
+
+def test_readme_op_record_example_prints_what_is_shown(capsys):
+    exec(compile(blocks("python")[14], "README.md", "exec"), {})
     assert capsys.readouterr().out == blocks("text")[0]

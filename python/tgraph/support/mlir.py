@@ -34,6 +34,7 @@ vector = _load("dialects.vector")
 bufferization = _load("dialects.bufferization")
 irdl = _load("dialects.irdl")
 ext = _load("dialects.ext")
+shard = _load("dialects.shard")
 
 BINDINGS = _root
 

@@ -9,6 +9,7 @@ import ctypes
 import functools
 import importlib
 import os
+import re
 import sys
 
 import numpy as np
@@ -81,8 +82,8 @@ def library_path():
     """The MPI shared library mpi4py loaded (compiled code is linked against the same one)."""
     require("compiled collectives")
     with open("/proc/self/maps") as f:
-        paths = {line.split()[-1] for line in f if "/libmpi" in line and line.rstrip().endswith(tuple(".so.%d" % i for i in range(100)) + (".so",))}
-    found = sorted(p for p in paths if os.path.basename(p).startswith(("libmpi.", "libmpi_")))
+        paths = {line.split()[-1] for line in f if "/libmpi" in line}
+    found = sorted(p for p in paths if re.fullmatch(r"libmpi(_\w+)?\.so(\.\d+)*", os.path.basename(p)))
     if not found:
         raise TGraphError("mpi4py is loaded but its MPI library (libmpi) was not found among the process's libraries")
     ctypes.CDLL(found[0], mode=ctypes.RTLD_GLOBAL)  # the JIT resolves MPI_* through the process
