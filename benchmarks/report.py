@@ -192,7 +192,7 @@ def notes(results):
 
 
 def _plain(table):
-    if not table:
+    if len(table) < 2:  # no table, or a header without rows
         return []
     widths = [max(len(r[i]) for r in table) for i in range(len(table[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in table]
@@ -201,7 +201,7 @@ def _plain(table):
 
 
 def _markdown(table):
-    if not table:
+    if len(table) < 2:
         return []
     lines = ["| " + " | ".join(row) + " |" for row in table]
     lines.insert(1, "|" + "|".join("---" for _ in table[0]) + "|")
