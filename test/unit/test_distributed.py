@@ -79,6 +79,35 @@ def test_one_process_collective_is_the_identity(name):
     np.testing.assert_array_equal(tg.vmap(fn)(np.stack([x, -x])), np.stack([x, -x]))
 
 
+WITHOUT_MPI = """
+import sys
+class NoMPI:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "mpi4py":
+            raise ImportError(f"{name} is not importable in this test")
+sys.meta_path.insert(0, NoMPI())
+import numpy as np
+import tgraph as tg
+from tgraph import distributed as d
+x = np.arange(3.0)
+print(d.rank(), d.size())
+print(tg.jit(lambda v: d.all_reduce(v, "mean") * 2)(x))
+print(tg.grad(lambda v: tg.sum(d.all_gather(v) ** 2))(x))
+print("mpi4py" in sys.modules)
+"""
+
+
+def test_without_the_distributed_extra_one_process_still_runs_collectives(tmp_path):
+    """No mpi4py: tgraph imports, the process is rank 0 of 1, and collectives (the identity there)
+    trace, differentiate and compile."""
+    script = tmp_path / "child.py"
+    script.write_text(WITHOUT_MPI)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=TIMEOUT_S,
+                          env=dict(os.environ, TGRAPH_CACHE_DIR=""))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:4] == ["0 1", "[0. 2. 4.]", "[0. 2. 4.]", "False"], done.stdout
+
+
 def test_collective_ops_print_with_their_ranks():
     graph = tg.trace(lambda x: dist.all_gather(dist.all_reduce(x, "mean"), axis=0), [tg.f32[2, 3]])
     text = graph.ir()
