@@ -24,7 +24,7 @@ from .autodiff import run_passes
 from .backends import TARGETS, cache  # noqa: F401  (TARGETS: the choices of target=)
 from .entry_points import EntryPoints, OutEntryPoints, ScalarEntryPoints, Signature
 from .graph import Graph, trace
-from .backends.common import COLLECTIVES
+from .backends.common import COLLECTIVES, refuse_partitioned
 from .support import mpi, pytrees
 from .support.dtypes import TensorSpec, is_float
 from .support.errors import TGraphError, TGraphTypeError, user_facing
@@ -158,6 +158,7 @@ class Compiled(EntryPoints):
 
     def _compile(self, entry, log=None):
         graph = self._entry_graph(entry)
+        refuse_partitioned(graph.module)
         return self.backend.compile(graph.module, graph.name, log=log, donate=self._donated(entry))
 
     def _cached_or_compiled(self, entry):

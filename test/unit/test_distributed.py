@@ -152,6 +152,10 @@ def test_spmd_on_one_process_and_its_errors():
         dist.spmd(lambda a: dist.shard(a, (1,), (-1,)) * 2, [tg.f64[2]])
     with pytest.raises(tg.TGraphError, match=r"the grid \[2\] has 2 processes but this run has 1"):
         dist.spmd(lambda a: dist.shard(a, (2,), (0,)), [tg.f64[2]])
+    with pytest.raises(tg.TGraphError, match="tg.shard over a grid of 2 processes .* compile the function with "
+                                             "tg.distributed.spmd"):
+        tg.jit(lambda a: dist.shard(a, (2,), (0,)) * 2)(np.ones(4))
+    np.testing.assert_array_equal(tg.jit(lambda a: dist.shard(a, (1,), (0,)) * a)(np.full(4, 3.0)), np.full(4, 9.0))
     with pytest.raises(tg.TGraphError, match="dimension 0 of tensor<3xf64> does not split into 2 equal blocks"):
         tg.trace(lambda a: dist.shard(a, (2,), (0,)), [tg.f64[3]])
 

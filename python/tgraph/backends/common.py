@@ -1,6 +1,8 @@
 """What both backends do before their own code generation: read the entry function of a module,
 and run a pipeline on it with errors that name the failing pass."""
 
+import numpy as np
+
 from tgraph.dialect import VerifyError, spec_of
 from tgraph.passes import PipelineError, build_pass_manager
 from tgraph.passes.pipeline import expand, parse_pipeline
@@ -46,7 +48,8 @@ def parse_entry(module, func_name, who, where):
     return parsed, name, inputs, outputs
 
 
-COLLECTIVES = ("tg.all_reduce", "tg.all_gather", "tg.reduce_scatter", "tg.broadcast", "tg.reduce_to_root")
+# Ops across processes (MPI): collectives, and the sharding annotation partitioned into them.
+COLLECTIVES = ("tg.all_reduce", "tg.all_gather", "tg.reduce_scatter", "tg.broadcast", "tg.reduce_to_root", "tg.shard")
 
 
 def first_collective(module):
@@ -61,6 +64,26 @@ def first_collective(module):
 
     module.operation.walk(visit)
     return found[0] if found else None
+
+
+def refuse_partitioned(module):
+    """A TGraphError for a tg.shard over more than one process outside tg.distributed.spmd: the
+    partitioned code takes each process's blocks, not the whole arrays a compiled object passes."""
+    found = []
+
+    def visit(op):  # (an exception raised in here would reach the caller as a RuntimeError)
+        if op.name == "tg.shard" and int(np.prod(list(ir.DenseI64ArrayAttr(op.attributes["grid"])))) > 1:
+            found.append(op)
+            return ir.WalkResult.INTERRUPT
+        return ir.WalkResult.ADVANCE
+
+    module.operation.walk(visit)
+    if found:
+        op = found[0]
+        processes = int(np.prod(list(ir.DenseI64ArrayAttr(op.attributes["grid"]))))
+        raise TGraphError(f"tg.shard over a grid of {processes} processes at {op.location}: compile the function "
+                          "with tg.distributed.spmd, which takes and returns each process's blocks (jit and compiled "
+                          "objects pass whole arrays)")
 
 
 def refuse_collectives(module, where):
