@@ -92,5 +92,15 @@ W = everyone(w)
 gathered_square = tg.jvp(tg.grad(lambda v, seed: tg.sum(seed * dist.all_gather(v) ** 2)), wrt=0)(x, w, t)[1]
 want = 2 * sum(blocks(Wr, 0)[rank] for Wr in W) * t
 check("all_gather: jvp of vjp (order 2)", gathered_square, want)
+# In a loop (scan), compiled and in reverse mode: h <- all_reduce(h / 2) three times from x, then sum(h^2)
+# on every rank. h_1 = sum_s x_s / 2, then each step multiplies by n / 2: dF/dx_r = n * 2 h_3 * (n/2)^2 / 2.
+def looped(v):
+    h, _ = tg.scan(lambda h, _: (dist.all_reduce(h * 0.5), None), v, None, length=3)
+    return tg.sum(h ** 2)
+
+
+h = X.sum(0) * 0.5 * (0.5 * n) ** 2
+check("all_reduce in a scan: value (compiled)", tg.jit(looped)(x), np.sum(h ** 2))
+check("all_reduce in a scan: grad (compiled)", tg.grad(looped)(x), n * 2 * h * (0.5 * n) ** 2 * 0.5)
 print(f"rank {rank}: all checks passed on {n} processes", flush=True)
 sys.exit(0)
