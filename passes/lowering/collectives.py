@@ -4,7 +4,7 @@ process), on contiguous buffers.
 At the tensor level each collective becomes: its operand, flattened, copied into a fresh buffer
 (`bufferization.to_buffer` + `memref.copy`: contiguous whatever the operand's layout), a call of a
 private function taking memrefs, and the result buffer back as a tensor (`to_tensor restrict`).
-The private function (one per collective, dtype and reduction, added to the module once) takes
+The private function (one per collective, dtype, reduction and root, added to the module once) takes
 the buffers' aligned pointers and calls MPI_* with the communicator, datatype and op handles of
 the loaded MPI (support.mpi.abi: read from mpi4py, so MPICH's integer handles and Open MPI's
 pointers both work). Passing memrefs, not pointers, to that function keeps the buffers alive
@@ -23,7 +23,8 @@ from .shape import _transpose
 MAX_COUNT = 2 ** 31 - 1  # MPI counts are C ints
 
 _CALLS = {
-    # name -> (MPI function, its argument types after the buffers, the call's arguments)
+    # collective -> its MPI call in the wrapper: `@callee(arguments) : (argument types)`; %a and %b are
+    # the two buffers' pointers, %n and %m their element counts
     "all_reduce": "@MPI_Allreduce(%in_place, %a, %n, %dtype, %op, %comm) : (!llvm.ptr, !llvm.ptr, i32, {h}, {h}, {h})",
     "broadcast": "@MPI_Bcast(%a, %n, %dtype, %root, %comm) : (!llvm.ptr, i32, {h}, i32, {h})",
     "all_gather": "@MPI_Allgather(%a, %n, %dtype, %b, %n, %dtype, %comm) : (!llvm.ptr, i32, {h}, !llvm.ptr, i32, {h}, {h})",
