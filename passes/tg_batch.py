@@ -18,7 +18,7 @@ from tgraph.dialect.ad import Emitter
 from tgraph.dialect.batching import lift, move_axis
 from tgraph.support.dtypes import TensorSpec
 from tgraph.support.mlir import func, ir, scf
-from tgraph.support.symbols import lookup
+from tgraph.support.symbols import lookup, module_of
 
 from .ad import calls
 from .ad.common import find_function, insert_function, straight_line_body
@@ -310,7 +310,7 @@ def _batch_call(op, state):
     if not any(v in state.batched for v in op.operands):
         clone_op(op, state.env)
         return
-    module = calls.module_of(op)
+    module = module_of(op)
     loc = op.location
     operands = [state.value(v, True) for v in op.operands]
     new = func.CallOp([state.batched_type(r) for r in op.results],

@@ -22,7 +22,7 @@ from tgraph.dialect import OPS
 from tgraph.dialect.ad import Emitter, add_any, is_linear
 from tgraph.dialect import control_flow as cf
 from tgraph.support.mlir import ir
-from tgraph.support.symbols import lookup
+from tgraph.support.symbols import lookup, module_of
 
 from ..base import PassFailure
 from . import forward_mode, reverse_mode
@@ -33,13 +33,6 @@ POLICIES = ("nothing", "dots")
 
 
 # ----------------------------------------------------------------------------- the callees
-def module_of(op):
-    op = op.operation
-    while op.name != "builtin.module":
-        op = op.parent
-    return op
-
-
 def symbol(attr):
     return ir.FlatSymbolRefAttr(attr).value
 

@@ -15,7 +15,9 @@ import math
 
 from tgraph.support import mpi
 from tgraph.support.errors import TGraphError
+from tgraph.dialect import element_type
 from tgraph.support.mlir import arith, bufferization, func, ir, linalg, memref, shard
+from tgraph.support.symbols import module_of
 
 from .builders import empty, generic, identity_map, reshape, scalar, spec, tensor_of
 from .shape import _transpose
@@ -68,7 +70,7 @@ def _wrapper(name, collective, dtype, reduction="sum", root=0):
     h = f"i{abi['handle_bits']}"
     call = _CALLS[collective].format(h=h)
     callee, signature = call.split("(", 1)[0], call.split(" : ")[1]
-    text = _WRAPPER.format(name=name, t=_MLIR_TYPES[dtype], in_place=abi["in_place"], dtype=abi["dtypes"][dtype],
+    text = _WRAPPER.format(name=name, t=dtype, in_place=abi["in_place"], dtype=abi["dtypes"][dtype],
                            op=abi["ops"][reduction], comm=abi["comm"], root=root, h=h, call=call,
                            declaration=f"{callee}{signature} -> i32")
     body = module.regions[0].blocks[0]
@@ -79,21 +81,15 @@ def _wrapper(name, collective, dtype, reduction="sum", root=0):
             table = ir.SymbolTable(module)
 
 
-_MLIR_TYPES = {"f32": "f32", "f64": "f64", "i32": "i32", "i64": "i64"}
-
-
 def _module_of_insertion_point():
-    op = ir.InsertionPoint.current.block.owner
-    while op is not None and op.name != "builtin.module":
-        op = op.parent
-    return op
+    return module_of(ir.InsertionPoint.current.block.owner)
 
 
 def _flat_buffer(x):
     """A fresh contiguous 1-D buffer holding x's elements (copied), as memref<?xT>."""
     s = spec(x)
     flat = reshape(x, (s.size,))
-    element = tensor_of((s.size,), s.dtype).element_type
+    element = element_type(s.dtype)
     source_type = ir.MemRefType.get([s.size], element, layout=ir.StridedLayoutAttr.get(
         offset=ir.ShapedType.get_dynamic_stride_or_offset(), strides=[ir.ShapedType.get_dynamic_stride_or_offset()]))
     source = bufferization.to_buffer(source_type, flat, read_only=True)
@@ -103,8 +99,7 @@ def _flat_buffer(x):
 
 
 def _new_buffer(size, dtype, zero=False):
-    element = tensor_of((size,), dtype).element_type
-    buffer = memref.alloc(ir.MemRefType.get([size], element), [], [])
+    buffer = memref.alloc(ir.MemRefType.get([size], element_type(dtype)), [], [])
     if zero:
         linalg.fill(scalar(0, dtype), outs=[buffer])
     return buffer

@@ -52,12 +52,12 @@ def parse_entry(module, func_name, who, where):
 COLLECTIVES = ("tg.all_reduce", "tg.all_gather", "tg.reduce_scatter", "tg.broadcast", "tg.reduce_to_root", "tg.shard")
 
 
-def first_collective(module):
-    """The first MPI collective op in the module (None without): they run on the CPU target only."""
+def _first_op(module, predicate):
+    """The first op under `module` for which predicate(op) holds, or None (the walk stops there)."""
     found = []
 
-    def visit(op):
-        if op.name in COLLECTIVES:
+    def visit(op):  # (an exception raised in here would reach the caller as a RuntimeError)
+        if predicate(op):
             found.append(op)
             return ir.WalkResult.INTERRUPT
         return ir.WalkResult.ADVANCE
@@ -66,28 +66,23 @@ def first_collective(module):
     return found[0] if found else None
 
 
+def _processes(shard_op):
+    return int(np.prod(list(ir.DenseI64ArrayAttr(shard_op.attributes["grid"]))))
+
+
 def refuse_partitioned(module):
     """A TGraphError for a tg.shard over more than one process outside tg.distributed.spmd: the
     partitioned code takes each process's blocks, not the whole arrays a compiled object passes."""
-    found = []
-
-    def visit(op):  # (an exception raised in here would reach the caller as a RuntimeError)
-        if op.name == "tg.shard" and int(np.prod(list(ir.DenseI64ArrayAttr(op.attributes["grid"])))) > 1:
-            found.append(op)
-            return ir.WalkResult.INTERRUPT
-        return ir.WalkResult.ADVANCE
-
-    module.operation.walk(visit)
-    if found:
-        op = found[0]
-        processes = int(np.prod(list(ir.DenseI64ArrayAttr(op.attributes["grid"]))))
-        raise TGraphError(f"tg.shard over a grid of {processes} processes at {op.location}: compile the function "
+    op = _first_op(module, lambda op: op.name == "tg.shard" and _processes(op) > 1)
+    if op is not None:
+        raise TGraphError(f"tg.shard over a grid of {_processes(op)} processes at {op.location}: compile the function "
                           "with tg.distributed.spmd, which takes and returns each process's blocks (jit and compiled "
                           "objects pass whole arrays)")
 
 
 def refuse_collectives(module, where):
-    op = first_collective(module)
+    """A TGraphError naming the first MPI op (collective or shard): they run on the CPU target only."""
+    op = _first_op(module, lambda op: op.name in COLLECTIVES)
     if op is not None:
         raise TGraphError(f"{op.name} at {op.location}: collectives run on the CPU target only, not on {where}")
 

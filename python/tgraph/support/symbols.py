@@ -8,6 +8,14 @@ def _body(module):
     return module.body if isinstance(module, ir.Module) else module.regions[0].blocks[0]
 
 
+def module_of(op):
+    """The builtin.module an op (or OpView) is in."""
+    op = op.operation
+    while op.name != "builtin.module":
+        op = op.parent
+    return op
+
+
 def name_of(op):
     return ir.StringAttr(op.attributes["sym_name"]).value
 
